@@ -1,0 +1,258 @@
+"""The ``semclust`` command line: one command per stage, plus ``run`` and ``demo`` that chain them."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from .config import DescribeOptions, RunConfig
+from .errors import SemclustError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Semantic clustering of images: describe, embed, cluster, label, validate.")
+console = Console(stderr=True)
+
+StudyOpt = Annotated[Path, typer.Option("--study", "-s", help="The study folder.")]
+RunOpt = Annotated[str, typer.Option("--run", help="Run id, or 'latest'.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (results are deterministic for a seed).")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
+                        handlers=[RichHandler(console=console, show_path=False, show_time=False)])
+    for noisy in ("httpx", "httpcore", "numba", "sentence_transformers", "urllib3", "matplotlib", "PIL"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _fail(exc: Exception) -> None:
+    console.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(code=1)
+
+
+def _study(folder: Path):
+    from .study import Study
+
+    return Study(folder)
+
+
+def _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries) -> DescribeOptions:
+    return DescribeOptions(base_url=base_url, concurrency=concurrency, requests_per_minute=rpm,
+                           max_side=max_side, timeout=timeout, max_retries=max_retries)
+
+
+def _print_ingest(summary) -> None:
+    console.print(f"ingested {summary.n_items} items: {summary.n_ok} usable, {summary.n_errors} skipped, "
+                  f"{summary.n_unique_images} distinct images ({summary.n_exact_duplicates} exact duplicates, "
+                  f"described once), {len(summary.near_duplicates)} near-duplicate pairs")
+    for item_id, reason in summary.errors[:10]:
+        console.print(f"  skipped [yellow]{item_id}[/]: {reason}", markup=True, highlight=False)
+    if len(summary.errors) > 10:
+        console.print(f"  ... and {len(summary.errors) - 10} more")
+
+
+def _print_describe(summary) -> None:
+    if summary is not None:
+        console.print(f"descriptions: {summary}")
+
+
+def _print_run(run) -> None:
+    table = Table(title=f"run {run.id}")
+    for column in ("cluster", "size", "keywords"):
+        table.add_column(column)
+    for row in run.clusters.itertuples():
+        label = "outliers" if row.cluster == -1 else str(row.cluster)
+        table.add_row(label, str(row.size), ", ".join(t for t, _ in row.keywords[:8]))
+    console.print(table)
+    console.print(f"assignments: {run.folder / 'assignments.csv'}")
+    console.print(f"report:      {run.folder / 'report.html'}")
+
+
+# --- stages --------------------------------------------------------------------------------------
+
+@app.command()
+def ingest(
+    input: Annotated[Path, typer.Argument(help="A folder of images (recursive), or a CSV/Parquet file with an 'image' column.")],
+    study: StudyOpt,
+    near_duplicate_bits: Annotated[int, typer.Option(help="Perceptual-hash distance that counts as a near-duplicate.")] = 4,
+    quiet: QuietOpt = False,
+) -> None:
+    """Add images to a study: hash, check and measure every file; bad files are recorded, not fatal."""
+    try:
+        with _study(study) as s:
+            _print_ingest(s.ingest(input, near_duplicate_bits=near_duplicate_bits, progress=not quiet))
+    except SemclustError as exc:
+        _fail(exc)
+
+
+@app.command()
+def describe(
+    study: StudyOpt,
+    describer: Annotated[str, typer.Option(help="openai:MODEL, ollama:MODEL or column:NAME.")],
+    prompt: Annotated[str, typer.Option(help="connotative, denotative, or a text file.")] = "connotative",
+    base_url: Annotated[str | None, typer.Option(help="Endpoint, e.g. http://localhost:11434/v1 (Ollama), a vLLM server.")] = None,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight.")] = 8,
+    rpm: Annotated[float | None, typer.Option(help="Requests-per-minute limit.")] = None,
+    max_side: Annotated[int, typer.Option(help="Downscale images to this longest side before sending (cost).")] = 512,
+    timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 60.0,
+    max_retries: Annotated[int, typer.Option(help="Retries on 429/5xx/timeouts.")] = 5,
+    quiet: QuietOpt = False,
+) -> None:
+    """Describe each distinct image once; stored as it arrives, so a rerun continues where it stopped."""
+    try:
+        with _study(study) as s:
+            options = _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries)
+            _print_describe(s.describe(describer, prompt, options, progress=not quiet))
+    except SemclustError as exc:
+        _fail(exc)
+
+
+@app.command()
+def embed(
+    study: StudyOpt,
+    embedder: Annotated[str, typer.Option(help="st:MODEL, tfidf:K or openai:MODEL.")] = "st:all-MiniLM-L6-v2",
+    quiet: QuietOpt = False,
+) -> None:
+    """Embed the descriptions (cached per text, so only new texts are embedded)."""
+    try:
+        with _study(study) as s:
+            ids, matrix = s.embed(embedder, progress=not quiet)
+            console.print(f"embedded {len(ids)} descriptions with {embedder}: {matrix.shape[1]} dimensions")
+    except SemclustError as exc:
+        _fail(exc)
+
+
+@app.command()
+def cluster(
+    study: StudyOpt,
+    embedder: Annotated[str, typer.Option(help="Text embedder.")] = "st:all-MiniLM-L6-v2",
+    reducer: Annotated[str, typer.Option(help="umap:N_COMPONENTS:N_NEIGHBORS, pca:N, pca:0.8 or none.")] = "umap:10:15",
+    clusterer: Annotated[str, typer.Option(help="hdbscan:MIN_CLUSTER_SIZE, kmeans:K or iterkmeans.")] = "hdbscan:50",
+    map: Annotated[str, typer.Option(help="2-D map for the report: umap, pca or none.")] = "umap",
+    seed: SeedOpt = 0,
+    quiet: QuietOpt = False,
+) -> None:
+    """Create a run: reduce and cluster the embedded descriptions; writes assignments.csv/.parquet."""
+    from .pipeline import cluster_run
+
+    try:
+        with _study(study) as s:
+            config = RunConfig(embedder=embedder, reducer=reducer, clusterer=clusterer, seed=seed, map=map)
+            run = cluster_run(s, config, progress=not quiet)
+            console.print(f"run {run.id}: {run.metrics}")
+    except SemclustError as exc:
+        _fail(exc)
+
+
+@app.command()
+def label(
+    study: StudyOpt,
+    run: RunOpt = "latest",
+    top_k: Annotated[int, typer.Option(help="Keywords per cluster.")] = 10,
+    method: Annotated[str, typer.Option(help="tfidf (the paper's) or ctfidf (class-based).")] = "tfidf",
+    stopwords: Annotated[Path | None, typer.Option(help="A file of extra words to drop, one per line.")] = None,
+) -> None:
+    """Keywords per cluster: the top TF-IDF terms of its joined descriptions -> clusters.csv."""
+    from .pipeline import label_run
+    from .runs import Run
+
+    try:
+        extra = _read_words(stopwords)
+        labelled = label_run(Run.load(study, run), top_k=top_k, method=method, extra_stop_words=extra)
+        _print_run(labelled)
+    except SemclustError as exc:
+        _fail(exc)
+
+
+def _read_words(path: Path | None) -> list[str]:
+    if path is None:
+        return []
+    if not path.exists():
+        raise SemclustError(f"stop-word file not found: {path}")
+    return [w.strip() for w in path.read_text().split() if w.strip()]
+
+
+@app.command()
+def report(study: StudyOpt, run: RunOpt = "latest") -> None:
+    """Write the run's self-contained report.html."""
+    from .pipeline import report_run
+    from .runs import Run
+
+    try:
+        console.print(f"report: {report_run(Run.load(study, run))}")
+    except SemclustError as exc:
+        _fail(exc)
+
+
+# --- chains --------------------------------------------------------------------------------------
+
+@app.command()
+def run(
+    input: Annotated[Path, typer.Argument(help="A folder of images, or a CSV/Parquet file with an 'image' column.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The study folder to create or continue.")],
+    describer: Annotated[str, typer.Option(help="openai:MODEL, ollama:MODEL or column:NAME.")] = "openai:gpt-4o-mini",
+    prompt: Annotated[str, typer.Option(help="connotative, denotative, or a text file.")] = "connotative",
+    embedder: Annotated[str, typer.Option(help="st:MODEL, tfidf:K or openai:MODEL.")] = "st:all-MiniLM-L6-v2",
+    reducer: Annotated[str, typer.Option(help="umap:N:K, pca:N, pca:0.8 or none.")] = "umap:10:15",
+    clusterer: Annotated[str, typer.Option(help="hdbscan:MIN_SIZE, kmeans:K or iterkmeans.")] = "hdbscan:50",
+    top_k: Annotated[int, typer.Option(help="Keywords per cluster.")] = 10,
+    stopwords: Annotated[Path | None, typer.Option(help="Extra words to drop from keywords.")] = None,
+    map: Annotated[str, typer.Option(help="2-D map: umap, pca or none.")] = "umap",
+    base_url: Annotated[str | None, typer.Option(help="Endpoint of an OpenAI-compatible or Ollama server.")] = None,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight.")] = 8,
+    rpm: Annotated[float | None, typer.Option(help="Requests-per-minute limit.")] = None,
+    max_side: Annotated[int, typer.Option(help="Downscale images before sending.")] = 512,
+    timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 60.0,
+    max_retries: Annotated[int, typer.Option(help="Retries on 429/5xx/timeouts.")] = 5,
+    seed: SeedOpt = 0,
+    quiet: QuietOpt = False,
+) -> None:
+    """The whole text route: ingest -> describe -> embed -> reduce -> cluster -> label -> report."""
+    try:
+        options = _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries)
+        config = RunConfig(describer=describer, prompt=prompt, embedder=embedder, reducer=reducer,
+                           clusterer=clusterer, seed=seed, top_k=top_k, extra_stop_words=_read_words(stopwords),
+                           map=map, describe=options)
+        with _study(out) as s:
+            _print_ingest(s.ingest(input, progress=not quiet))
+            _print_describe(s.describe(describer, prompt, options, progress=not quiet))
+            _print_run(s.run(config, progress=not quiet))
+    except SemclustError as exc:
+        _fail(exc)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to build the demo study.")] = Path("demo-study"),
+    per_theme: Annotated[int, typer.Option(help="Generated posts per theme.")] = 40,
+    seed: SeedOpt = 0,
+    quiet: QuietOpt = False,
+) -> None:
+    """Offline, no key: generate a small corpus of poster-style images with post text and cluster it."""
+    from .demo_corpus import make_demo_corpus
+
+    try:
+        csv = make_demo_corpus(out / "corpus", n_per_theme=per_theme, seed=seed)
+        console.print(f"generated the demo corpus: {csv}")
+        config = RunConfig(describer="column:alt_text", reducer="umap:5:15",
+                           clusterer=f"hdbscan:{max(5, per_theme // 3)}", seed=seed)
+        with _study(out / "study") as s:
+            _print_ingest(s.ingest(csv, progress=not quiet))
+            s.describe(config.describer)
+            _print_run(s.run(config, progress=not quiet))
+    except SemclustError as exc:
+        _fail(exc)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,46 @@
+"""The settings of one clustering run, grouped so that functions take one object, not forty arguments."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class DescribeOptions:
+    """How to talk to a vision-LLM backend (ignored by ``column:`` describers)."""
+
+    base_url: str | None = None
+    concurrency: int = 8
+    requests_per_minute: float | None = None
+    max_retries: int = 5
+    timeout: float = 60.0
+    max_side: int = 512
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+
+@dataclass
+class RunConfig:
+    """Everything that determines a run's result; saved as the run's config.json."""
+
+    describer: str = "column:description"
+    prompt: str = "connotative"
+    embedder: str = "st:all-MiniLM-L6-v2"
+    reducer: str = "umap:10:15"
+    clusterer: str = "hdbscan:50"
+    seed: int = 0
+    top_k: int = 10
+    keyword_method: str = "tfidf"
+    extra_stop_words: list[str] = field(default_factory=list)
+    map: str = "umap"  # 2-D map in the report: umap, pca or none
+    describe: DescribeOptions = field(default_factory=DescribeOptions)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunConfig:
+        data = dict(data)
+        describe = DescribeOptions(**data.pop("describe", {}))
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(describe=describe, **{k: v for k, v in data.items() if k in known})

@@ -1,0 +1,74 @@
+"""Describe images with a vision LLM: backends by name, prompts, and the cached, concurrent runner.
+
+>>> describer = create_describer("openai:gpt-4o-mini")              # doctest: +SKIP
+>>> describe_images(items, describer, resolve_prompt("connotative"), store)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..registry import Registry
+from .base import (
+    Describer,
+    Description,
+    DescriptionCache,
+    DescriptionKey,
+    DescriptionRecord,
+    HTTPDescriber,
+)
+from .errors import (
+    AuthenticationError,
+    DescribeError,
+    DescriberConfigError,
+    MalformedResponseError,
+    RefusalError,
+    RequestFailedError,
+    RetryableError,
+)
+from .prompts import DEFAULT_PROMPT, PRESETS, resolve_prompt
+from .runner import (
+    DescribeSummary,
+    RetryPolicy,
+    adescribe_images,
+    describe_images,
+    description_key,
+)
+
+#: Describer backends by name; third-party ones join through the ``semclust.describers``
+#: entry-point group.
+describers = Registry("describer")
+describers.register("openai", "semclust.describe.openai_compat:OpenAIDescriber.from_spec")
+describers.register("ollama", "semclust.describe.ollama:OllamaDescriber.from_spec")
+
+
+def create_describer(spec: str, **options: Any) -> Describer:
+    """Build the describer ``spec`` names (``openai:gpt-4o-mini``, ``ollama:llava``)."""
+    return describers.create(spec, **options)
+
+
+__all__ = [
+    "DEFAULT_PROMPT",
+    "PRESETS",
+    "AuthenticationError",
+    "DescribeError",
+    "DescribeSummary",
+    "Describer",
+    "DescriberConfigError",
+    "Description",
+    "DescriptionCache",
+    "DescriptionKey",
+    "DescriptionRecord",
+    "HTTPDescriber",
+    "MalformedResponseError",
+    "RefusalError",
+    "RequestFailedError",
+    "RetryPolicy",
+    "RetryableError",
+    "adescribe_images",
+    "create_describer",
+    "describe_images",
+    "description_key",
+    "describers",
+    "resolve_prompt",
+]

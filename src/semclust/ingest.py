@@ -1,0 +1,202 @@
+"""Ingest: turn a folder of images or a CSV/Parquet table into study items.
+
+Every file is hashed (sha256 of its bytes: exact duplicates are described once)
+and decoded once to check it, measure it and take its perceptual hash.  Files that
+cannot be used are recorded with the reason and skipped, never a crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import imagehash
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from .errors import SemclustError
+from .imageio import DEFAULT_MAX_PIXELS, ImageReadError, open_image
+from .progress import track
+from .store import ImageRow, ItemRow, StudyStore
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+
+
+@dataclass
+class IngestSummary:
+    n_items: int = 0
+    n_ok: int = 0
+    n_errors: int = 0
+    n_unique_images: int = 0
+    n_exact_duplicates: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (id, reason)
+    near_duplicates: list[tuple[str, str, int]] = field(default_factory=list)  # (id_a, id_b, bits)
+
+
+@dataclass
+class _Probe:
+    sha256: str | None
+    image: ImageRow | None
+    error: str | None
+
+
+def read_input(source: str | Path) -> pd.DataFrame:
+    """Rows ``id``, ``image`` (absolute path) and the user's own columns, in input order."""
+    source = Path(source).expanduser()
+    if source.is_dir():
+        return _scan_folder(source)
+    if not source.exists():
+        raise SemclustError(f"input not found: {source}")
+    suffix = source.suffix.lower()
+    if suffix == ".csv":
+        table = pd.read_csv(source, dtype=str, keep_default_na=False)
+    elif suffix in (".parquet", ".pq"):
+        table = pd.read_parquet(source)
+    else:
+        raise SemclustError(f"input must be a folder of images, a .csv or a .parquet file: {source}")
+    return _normalise_table(table, source.parent.resolve(), source)
+
+
+def _scan_folder(folder: Path) -> pd.DataFrame:
+    paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise SemclustError(f"no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) under {folder}")
+    return pd.DataFrame(
+        {"id": [p.relative_to(folder).as_posix() for p in paths], "image": [str(p.resolve()) for p in paths]}
+    )
+
+
+def _normalise_table(table: pd.DataFrame, base: Path, source: Path) -> pd.DataFrame:
+    if "image" not in table.columns:
+        raise SemclustError(f"{source} has no column 'image' (found: {', '.join(map(str, table.columns))})")
+    table = table.copy()
+    if "id" not in table.columns:
+        table.insert(0, "id", [f"row{i}" for i in range(len(table))])
+    table["id"] = table["id"].astype(str)
+    duplicated = table["id"][table["id"].duplicated()]
+    if len(duplicated):
+        raise SemclustError(f"{source}: id {duplicated.iloc[0]!r} appears more than once (row {duplicated.index[0] + 2})")
+    empty = table["image"].isna() | (table["image"].astype(str).str.strip() == "")
+    if empty.any():
+        raise SemclustError(f"{source}: row {int(np.argmax(empty.to_numpy())) + 2} has an empty 'image' path")
+    table["image"] = [str((base / str(p)).resolve()) for p in table["image"]]
+    return table
+
+
+def probe_file(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> _Probe:
+    """Hash and check one file; the reason is kept when it cannot be used."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return _Probe(None, None, f"cannot read file: {exc.strerror or exc}")
+    sha = hashlib.sha256(data).hexdigest()
+    try:
+        img = open_image(path, max_pixels=max_pixels)
+        with Image.open(path) as raw:
+            fmt = raw.format
+    except ImageReadError as exc:
+        return _Probe(sha, None, str(exc))
+    phash = str(imagehash.phash(img))
+    return _Probe(sha, ImageRow(sha, phash, img.width, img.height, fmt, len(data)), None)
+
+
+def ingest(
+    store: StudyStore,
+    source: str | Path,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    near_duplicate_bits: int = 4,
+    workers: int = 4,
+    progress: bool = True,
+) -> IngestSummary:
+    """Add the images of ``source`` to the study; files seen before are not read again."""
+    table = read_input(source)
+    known = store.known_paths()
+    todo = [p for p in table["image"] if p not in known]
+    probes: dict[str, _Probe] = {}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = pool.map(lambda p: (p, probe_file(p, max_pixels)), todo)
+        for path, probe in track(results, len(todo), "Ingesting images", progress):
+            probes[path] = probe
+    store.put_images(p.image for p in probes.values() if p.image is not None)
+
+    extra = [c for c in table.columns if c not in ("id", "image")]
+    items = []
+    for position, row in enumerate(table.itertuples(index=False)):
+        record = row._asdict()
+        path = record["image"]
+        meta = {c: _plain(record[c]) for c in extra}
+        if path in probes:
+            probe = probes[path]
+            status = "ok" if probe.error is None else "error"
+            items.append(ItemRow(record["id"], position, path, probe.sha256, status, probe.error, meta))
+        else:
+            old = known[path]
+            items.append(ItemRow(record["id"], position, path, old.sha256, old.status, old.error, meta))
+    store.put_items(items)
+    return _summarise(store, items, near_duplicate_bits)
+
+
+def _plain(value):
+    """Parquet cells may be numpy scalars; the store keeps JSON."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _summarise(store: StudyStore, items: list[ItemRow], bits: int) -> IngestSummary:
+    summary = IngestSummary(n_items=len(items))
+    ok = [i for i in items if i.status == "ok"]
+    summary.n_ok = len(ok)
+    summary.errors = [(i.id, i.error or "") for i in items if i.status != "ok"]
+    summary.n_errors = len(summary.errors)
+    shas = {i.sha256 for i in ok}
+    summary.n_unique_images = len(shas)
+    summary.n_exact_duplicates = len(ok) - len(shas)
+    for e_id, reason in summary.errors:
+        log.warning("skipped %s: %s", e_id, reason)
+    images = store.images_frame()
+    images = images[images["sha256"].isin(shas)]
+    first_id = {}
+    for item in ok:
+        first_id.setdefault(item.sha256, item.id)
+    summary.near_duplicates = [
+        (first_id[a], first_id[b], d)
+        for a, b, d in near_duplicate_pairs(images["sha256"].tolist(), images["phash"].tolist(), bits)
+    ]
+    return summary
+
+
+def near_duplicate_pairs(keys: list[str], phashes: list[str], max_bits: int) -> list[tuple[str, str, int]]:
+    """Pairs of distinct images whose 64-bit perceptual hashes differ in at most ``max_bits`` bits.
+
+    Multi-index hashing: split each hash into ``max_bits + 1`` bands; by pigeonhole two
+    hashes within ``max_bits`` agree exactly on at least one band, so only hashes that
+    share a band are compared (near-linear instead of quadratic for large studies).
+    """
+    values = [int(h, 16) for h in phashes]
+    n_bands = max_bits + 1
+    width = 64 // n_bands
+    buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for idx, value in enumerate(values):
+        for band in range(n_bands):
+            shift = band * width
+            band_width = 64 - shift if band == n_bands - 1 else width
+            buckets[(band, (value >> shift) & ((1 << band_width) - 1))].append(idx)
+    pairs: dict[tuple[int, int], int] = {}
+    for members in buckets.values():
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                pair = (min(a, b), max(a, b))
+                if pair not in pairs:
+                    distance = (values[a] ^ values[b]).bit_count()
+                    if distance <= max_bits:
+                        pairs[pair] = distance
+    return sorted((keys[a], keys[b], d) for (a, b), d in pairs.items())

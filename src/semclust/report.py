@@ -1,0 +1,425 @@
+"""The run's self-contained HTML report: what a researcher opens to read the clusters.
+
+One page, no outside resources: per cluster its keywords (the paper's Table 1), size
+and a grid of sample thumbnails with the descriptions on hover; a 2-D map; the
+configuration and metrics. Thumbnails are sampled per cluster, so the page stays a few
+megabytes however many items the run has. Everything the models or users wrote is
+escaped by Jinja2's autoescape: descriptions and post text are untrusted.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import io
+import logging
+import math
+import numbers
+import os
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+
+from semclust.errors import SemclustError
+from semclust.imageio import ImageReadError, open_image, thumbnail_data_url
+from semclust.keywords_format import KeywordFormatError, parse_keywords
+
+log = logging.getLogger(__name__)
+
+#: The cluster label HDBSCAN gives to noise points.
+OUTLIER = -1
+#: Hover text longer than this is cut, so one runaway description cannot bloat the page.
+MAX_HOVER_CHARS = 2000
+#: Threads decoding images (Pillow releases the GIL while decoding).
+_THUMB_WORKERS = 4
+_OUTLIER_COLOUR = "#9e9e9e"
+_TAB10_GREY = 7  # position of grey in the tab10 order of hues
+_REQUIRED_ASSIGNMENT_COLUMNS = ("id", "image", "cluster")
+_REQUIRED_CLUSTER_COLUMNS = ("cluster", "size", "keywords")
+
+
+class ReportError(SemclustError, ValueError):
+    """The run's data cannot be turned into a report; the message names the bad value."""
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    """One sampled item as the page shows it."""
+
+    item_id: str
+    hover: str
+    src: str | None  # inline data URL; None when the image could not be read
+    problem: str  # why there is no image, shown in the placeholder
+    exemplar: bool
+
+
+@dataclass(frozen=True)
+class ClusterSection:
+    """Everything the template needs to draw one cluster."""
+
+    cluster: int
+    size: int
+    share: float
+    colour: str
+    keywords: list[tuple[str, float]]
+    thumbnails: list[Thumbnail]
+
+    @property
+    def is_outlier(self) -> bool:
+        return self.cluster == OUTLIER
+
+    @property
+    def name(self) -> str:
+        return "Outliers" if self.is_outlier else f"Cluster {self.cluster}"
+
+    @property
+    def anchor(self) -> str:
+        return "outliers" if self.is_outlier else f"cluster-{self.cluster}"
+
+
+def write_report(
+    out_path: str | os.PathLike,
+    assignments: pd.DataFrame,
+    clusters: pd.DataFrame,
+    *,
+    title: str,
+    config: Mapping,
+    metrics: Mapping | None = None,
+    coords: np.ndarray | None = None,
+    samples_per_cluster: int = 12,
+    seed: int = 0,
+    max_thumb_side: int = 160,
+) -> Path:
+    """Write the run's report as one self-contained HTML file and return its path.
+
+    Parameters
+    ----------
+    out_path : path-like
+        Where to write the page (parent folders are created).
+    assignments : DataFrame
+        One row per item with ``id``, ``image``, ``cluster`` (-1 = outlier) and optionally
+        ``description``, ``text`` (post text) and a boolean ``exemplar`` (shown first).
+    clusters : DataFrame
+        ``cluster``, ``size`` and ``keywords`` (``[(term, score), ...]`` or the
+        ``"term:score, ..."`` text of clusters.csv).
+    title : str
+        Page heading.
+    config, metrics : mapping
+        Shown as tables; nested mappings are flattened to dotted keys.
+    coords : array of shape (n, 2), optional
+        A 2-D map of the items, rows aligned with ``assignments``.
+    samples_per_cluster : int
+        Thumbnails per cluster; a cluster shows ``min(size, samples_per_cluster)``.
+    seed : int
+        Seeds the per-cluster sample, so the same run gives the same page.
+    max_thumb_side : int
+        Longest side of a thumbnail in pixels.
+
+    Raises
+    ------
+    ReportError
+        Naming the missing column, the bad row or the inconsistent cluster.
+    """
+    _check_options(samples_per_cluster, seed, max_thumb_side)
+    labels = _cluster_labels(assignments)
+    sizes = _cluster_sizes(labels, clusters)
+    keywords = _keywords_by_cluster(clusters)
+    xy = None if coords is None else _checked_coords(coords, len(labels))
+    context = {
+        "title": title,
+        "thumb_side": max_thumb_side,
+        "n_items": len(labels),
+        "n_outliers": sizes.get(OUTLIER, 0),
+        "config_rows": _table_rows(_checked_mapping(config, "config")),
+        "metrics_rows": None
+        if metrics is None
+        else _table_rows(_checked_mapping(metrics, "metrics")),
+    }
+    order = sorted(sizes, key=lambda c: (c == OUTLIER, -sizes[c], c))
+    colours = _colours(order)
+    groups = pd.Series(labels).groupby(labels).indices
+    exemplar = _exemplar_mask(assignments)
+    picks = {
+        c: _pick_rows(groups.get(c, np.empty(0, int)), exemplar, c, samples_per_cluster, seed)
+        for c in order
+    }
+    thumbs = _thumbnails(assignments, picks, exemplar, max_thumb_side)
+    share = {c: sizes[c] / len(labels) if len(labels) else 0.0 for c in order}
+    context["sections"] = [
+        ClusterSection(c, sizes[c], share[c], colours[c], keywords.get(c, []), thumbs[c])
+        for c in order
+    ]
+    context["map_url"] = None if xy is None else _map_data_url(xy, groups, colours)
+    html = _environment().get_template("report.html.j2").render(**context)
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    log.info("wrote report %s (%.1f kB, %d clusters)", out, len(html) / 1000, len(order))
+    return out
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    """Autoescape on for every template: the page shows untrusted model output."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("semclust", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _check_options(samples_per_cluster: int, seed: int, max_thumb_side: int) -> None:
+    for name, value, low in (
+        ("samples_per_cluster", samples_per_cluster, 0),
+        ("seed", seed, 0),
+        ("max_thumb_side", max_thumb_side, 1),
+    ):
+        if not isinstance(value, numbers.Integral) or value < low:
+            raise ReportError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ReportError(f"{what} lacks the column(s) {missing}; it has {list(frame.columns)}")
+
+
+def _integer_column(frame: pd.DataFrame, column: str, what: str, low: int) -> np.ndarray:
+    """The column as int64, or an error naming the first row that is not an integer >= low."""
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isfinite(values) | (values != np.round(values)) | (values < low)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ReportError(
+            f"{what} row {frame.index[row]!r}: {column} must be an integer >= {low}, "
+            f"got {frame[column].iloc[row]!r}"
+        )
+    return values.astype(np.int64)
+
+
+def _cluster_labels(assignments: pd.DataFrame) -> np.ndarray:
+    _require_columns(assignments, _REQUIRED_ASSIGNMENT_COLUMNS, "assignments")
+    return _integer_column(assignments, "cluster", "assignments", OUTLIER)
+
+
+def _cluster_sizes(labels: np.ndarray, clusters: pd.DataFrame) -> dict[int, int]:
+    """Sizes counted from the assignments, checked against the clusters table."""
+    _require_columns(clusters, _REQUIRED_CLUSTER_COLUMNS, "clusters")
+    ids = _integer_column(clusters, "cluster", "clusters", OUTLIER)
+    stated = _integer_column(clusters, "size", "clusters", 0)
+    counted = {int(c): int(n) for c, n in zip(*np.unique(labels, return_counts=True), strict=True)}
+    seen: set[int] = set()
+    for cluster, size in zip(ids.tolist(), stated.tolist(), strict=True):
+        if cluster in seen:
+            raise ReportError(f"clusters table lists cluster {cluster} twice")
+        seen.add(cluster)
+        if size != counted.get(cluster, 0):
+            raise ReportError(
+                f"cluster {cluster}: the clusters table says size {size} but assignments "
+                f"has {counted.get(cluster, 0)} rows in it"
+            )
+    return {c: counted.get(c, 0) for c in seen | set(counted)}
+
+
+def _keywords_by_cluster(clusters: pd.DataFrame) -> dict[int, list[tuple[str, float]]]:
+    ids = _integer_column(clusters, "cluster", "clusters", OUTLIER).tolist()
+    return {c: _as_keywords(value, c) for c, value in zip(ids, clusters["keywords"], strict=True)}
+
+
+def _as_keywords(value, cluster: int) -> list[tuple[str, float]]:
+    """Accept the in-memory list of pairs or the clusters.csv text form."""
+    try:
+        if isinstance(value, str) or value is None:
+            return parse_keywords(value)
+        if isinstance(value, float) and math.isnan(value):
+            return []
+        return [(str(term), float(score)) for term, score in value]
+    except (KeywordFormatError, TypeError, ValueError) as exc:
+        raise ReportError(f"cluster {cluster}: unreadable keywords {value!r} ({exc})") from exc
+
+
+def _exemplar_mask(assignments: pd.DataFrame) -> np.ndarray:
+    if "exemplar" not in assignments.columns:
+        return np.zeros(len(assignments), dtype=bool)
+    try:
+        return assignments["exemplar"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    except (TypeError, ValueError) as exc:
+        raise ReportError(f"assignments column 'exemplar' must be boolean ({exc})") from exc
+
+
+def _pick_rows(
+    positions: np.ndarray, exemplar: np.ndarray, cluster: int, k: int, seed: int
+) -> np.ndarray:
+    """Exemplars first (in row order), then a seeded random sample of the rest, k in all.
+
+    Each cluster has its own generator, so its sample does not change when other
+    clusters do.
+    """
+    rng = np.random.default_rng([seed, cluster - OUTLIER])
+    first = positions[exemplar[positions]][:k]
+    rest = positions[~exemplar[positions]]
+    sampled = rng.choice(rest, size=min(k - len(first), len(rest)), replace=False)
+    return np.concatenate([first, sampled]).astype(np.int64)
+
+
+def _thumbnails(
+    assignments: pd.DataFrame,
+    picks: dict[int, np.ndarray],
+    exemplar: np.ndarray,
+    max_side: int,
+) -> dict[int, list[Thumbnail]]:
+    """Decode only the sampled images, in parallel, in a fixed order."""
+    chosen = np.concatenate([np.empty(0, np.int64), *picks.values()])
+    rows = assignments.iloc[chosen]
+    load = functools.partial(_load_thumbnail, max_side=max_side)
+    with ThreadPoolExecutor(max_workers=_THUMB_WORKERS) as pool:
+        loaded = list(pool.map(load, rows["image"]))
+    descriptions = _optional_column(rows, "description")
+    texts = _optional_column(rows, "text")
+    thumbs = [
+        Thumbnail(str(item_id), _hover(d, t), src, problem, bool(ex))
+        for item_id, d, t, (src, problem), ex in zip(
+            rows["id"], descriptions, texts, loaded, exemplar[chosen], strict=True
+        )
+    ]
+    out, start = {}, 0
+    for cluster, positions in picks.items():
+        out[cluster] = thumbs[start : start + len(positions)]
+        start += len(positions)
+    return out
+
+
+def _optional_column(frame: pd.DataFrame, column: str) -> list:
+    return frame[column].tolist() if column in frame.columns else [None] * len(frame)
+
+
+def _load_thumbnail(path, max_side: int) -> tuple[str | None, str]:
+    """``(data URL, "")``, or ``(None, reason)`` when the image cannot be shown."""
+    if not isinstance(path, str | os.PathLike) or not str(path).strip():
+        return None, "no image path"
+    url = thumbnail_data_url(path, max_side=max_side)
+    if url is not None:
+        return url, ""
+    return None, _read_problem(path)
+
+
+def _read_problem(path) -> str:
+    """thumbnail_data_url hides why it failed; open the file once more to learn the reason."""
+    try:
+        open_image(path)
+    except ImageReadError as exc:
+        return str(exc)
+    return "unreadable image"
+
+
+def _text(value) -> str:
+    if isinstance(value, str):
+        return value.strip()
+    return "" if value is None or pd.isna(value) else str(value).strip()
+
+
+def _hover(description, text) -> str:
+    parts = [_text(description) or "(no description)"]
+    post = _text(text)
+    if post:
+        parts.append(f"Post text: {post}")
+    hover = "\n\n".join(parts)
+    return hover if len(hover) <= MAX_HOVER_CHARS else hover[: MAX_HOVER_CHARS - 1] + "…"
+
+
+def _colours(order: list[int]) -> dict[int, str]:
+    """tab20's dark shades for the largest clusters, then its light ones, then repeat.
+
+    tab20's greys are left out: grey marks the outliers.
+    """
+    tab20 = colormaps["tab20"].colors
+    shades = tab20[0::2] + tab20[1::2]
+    palette = [to_hex(c) for i, c in enumerate(shades) if i % 10 != _TAB10_GREY]
+    ranked = [c for c in order if c != OUTLIER]
+    colours = {c: palette[i % len(palette)] for i, c in enumerate(ranked)}
+    colours[OUTLIER] = _OUTLIER_COLOUR
+    return colours
+
+
+def _checked_coords(coords, n_items: int) -> np.ndarray:
+    try:
+        array = np.asarray(coords, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ReportError(f"coords must be a numeric array of shape ({n_items}, 2): {exc}") from exc
+    if array.shape != (n_items, 2):
+        raise ReportError(
+            f"coords must have shape ({n_items}, 2) to match assignments, got {array.shape}"
+        )
+    bad = ~np.isfinite(array).all(axis=1)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ReportError(f"coords row {row} is not finite: {array[row].tolist()}")
+    return array
+
+
+def _map_data_url(coords: np.ndarray, groups: dict, colours: dict[int, str]) -> str:
+    """Scatter the items coloured by cluster, each cluster labelled at its median point."""
+    fig = Figure(figsize=(8, 6), dpi=100)
+    ax = fig.add_subplot()
+    point = float(np.clip(4000 / max(len(coords), 1), 0.5, 20))
+    outliers = groups.get(OUTLIER, np.empty(0, int))
+    ax.scatter(*coords[outliers].T, s=point, c=_OUTLIER_COLOUR, linewidths=0)
+    for cluster, rows in groups.items():
+        if cluster == OUTLIER:
+            continue
+        ax.scatter(*coords[rows].T, s=point, c=colours[cluster], linewidths=0)
+        x, y = np.median(coords[rows], axis=0)
+        ax.annotate(
+            str(cluster),
+            (x, y),
+            ha="center",
+            va="center",
+            fontsize=9,
+            weight="bold",
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.7, "lw": 0},
+        )
+    ax.set_xticks([])
+    ax.set_yticks([])
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _checked_mapping(value, name: str) -> Mapping:
+    if not isinstance(value, Mapping):
+        raise ReportError(f"{name} must be a mapping (dict), got {type(value).__name__}")
+    return value
+
+
+def _table_rows(values: Mapping, prefix: str = "") -> list[tuple[str, str]]:
+    """Flatten nested mappings into ``("stage.param", "value")`` rows."""
+    rows = []
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            rows.extend(_table_rows(value, f"{name}."))
+        else:
+            rows.append((name, _format_value(value)))
+    return rows
+
+
+def _format_value(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool | numbers.Integral):
+        return str(value)
+    if isinstance(value, numbers.Real):
+        return f"{float(value):.4g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(_format_value(v) for v in value)
+    return str(value)

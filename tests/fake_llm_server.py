@@ -14,6 +14,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -122,7 +124,9 @@ class FakeLLMServer:
         self._script: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._httpd = _Server(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:
@@ -164,6 +168,10 @@ class FakeLLMServer:
 class _Server(ThreadingHTTPServer):
     request_queue_size = 128  # 32 clients connecting at once must not wait for a SYN retry
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client hanging up is normal
+            super().handle_error(request, client_address)
+
 
 def _default_body(request: RecordedRequest) -> dict[str, Any]:
     text = default_text(request.image_b64())
@@ -173,6 +181,7 @@ def _default_body(request: RecordedRequest) -> dict[str, Any]:
 def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+        disable_nagle_algorithm = True  # else headers and body wait ~40 ms for a delayed ACK
 
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -213,21 +222,23 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
 
 
 class MemoryCache:
-    """A ``DescriptionCache`` in a dict; ``fail_after`` simulates a crash on the N+1-th put."""
+    """A ``DescriptionCache`` in a dict; ``interrupt_after=N`` presses Ctrl-C after the N-th put.
 
-    def __init__(self, fail_after: int | None = None):
+    The interrupt is a real SIGINT, so it takes the path a user's Ctrl-C takes through
+    ``asyncio.run`` (main task cancelled, then KeyboardInterrupt).
+    """
+
+    def __init__(self, interrupt_after: int | None = None):
         self.records: dict[DescriptionKey, DescriptionRecord] = {}
-        self.puts = 0
-        self.fail_after = fail_after
+        self.interrupt_after = interrupt_after
 
     def get_many(self, keys: list[DescriptionKey]) -> dict[DescriptionKey, DescriptionRecord]:
         return {key: self.records[key] for key in keys if key in self.records}
 
     def put(self, record: DescriptionRecord) -> None:
-        if self.fail_after is not None and self.puts >= self.fail_after:
-            raise KeyboardInterrupt  # what Ctrl-C looks like inside the event loop
         self.records[record.key] = record
-        self.puts += 1
+        if len(self.records) == self.interrupt_after:
+            signal.raise_signal(signal.SIGINT)
 
 
 def write_images(

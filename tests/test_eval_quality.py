@@ -158,7 +158,9 @@ def test_csv_keeps_ids_as_text_and_names_lines(tmp_path):
     codes = load_codes(path)
     assert codes.frame["id_a"].tolist() == ["007", "007"]
     path.write_text("id_a,id_b,connotative_ann\n007,008,2\n007,009,0\n008,009,5\n")
-    with pytest.raises(EvaluationInputError, match=r"line 3 of codes\.csv has connotative_ann = 0 but line 4"):
+    with pytest.raises(
+        EvaluationInputError, match=r"line 3 of codes\.csv has connotative_ann = 0 but line 4"
+    ):
         load_codes(path)
     with pytest.raises(EvaluationInputError, match=r"line 4 of codes\.csv: connotative_ann = 5"):
         load_codes(path, scale="0-2")
@@ -211,5 +213,6 @@ def test_bad_arguments():
     with pytest.raises(EvaluationInputError, match="min_diff must be a positive"):
         grimmer_king(ASSIGNMENTS, HAND, min_diff=0)
     with pytest.raises(EvaluationInputError, match="no agreed 'connotative' column"):
-        grimmer_king(ASSIGNMENTS, HAND.rename(columns={"connotative": "connotative_x"}),
-                     consensus="column")
+        grimmer_king(
+            ASSIGNMENTS, HAND.rename(columns={"connotative": "connotative_x"}), consensus="column"
+        )

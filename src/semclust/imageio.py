@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import io
-import warnings
 from pathlib import Path
 
 from PIL import Image, ImageOps
@@ -32,21 +31,22 @@ def open_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.
     if size == 0:
         raise ImageReadError("empty file (0 bytes)")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                if img.width * img.height > max_pixels:
-                    raise ImageReadError(
-                        f"image too large: {img.width}x{img.height} pixels "
-                        f"exceeds the limit of {max_pixels} (possible decompression bomb)"
-                    )
-                img.seek(0)  # first frame of GIF/WebP/TIFF animations
-                img.load()
-                upright = ImageOps.exif_transpose(img)
-                return _to_rgb(upright)
+        # The size check below refuses bombs before decoding; Pillow's own guard (which
+        # raises at 2x its limit) stays as a backstop.  No warnings.catch_warnings here:
+        # it edits process-wide state and is not thread-safe, and ingest decodes in threads.
+        with Image.open(path) as img:
+            if img.width * img.height > max_pixels:
+                raise ImageReadError(
+                    f"image too large: {img.width}x{img.height} pixels "
+                    f"exceeds the limit of {max_pixels} (possible decompression bomb)"
+                )
+            img.seek(0)  # first frame of GIF/WebP/TIFF animations
+            img.load()
+            upright = ImageOps.exif_transpose(img)
+            return _to_rgb(upright)
     except ImageReadError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:
         raise ImageReadError(f"image too large (possible decompression bomb): {exc}") from exc
     except Image.UnidentifiedImageError as exc:
         raise ImageReadError("not an image file (format not recognised)") from exc
@@ -56,7 +56,7 @@ def open_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.
 
 def _to_rgb(img: Image.Image) -> Image.Image:
     """Flatten alpha onto white so transparent PNG stickers do not turn black."""
-    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+    if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
         rgba = img.convert("RGBA")
         background = Image.new("RGB", rgba.size, (255, 255, 255))
         background.paste(rgba, mask=rgba.getchannel("A"))

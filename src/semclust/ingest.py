@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 
+#: Columns the store adds to every item; an input column of the same name would be hidden by them.
+RESERVED_COLUMNS = ("sha256", "status", "error")
+
 
 @dataclass
 class IngestSummary:
@@ -56,9 +59,10 @@ def read_input(source: str | Path) -> pd.DataFrame:
         raise SemclustError(f"input not found: {source}")
     suffix = source.suffix.lower()
     if suffix == ".csv":
-        table = pd.read_csv(source, dtype=str, keep_default_na=False)
+        # utf-8-sig: spreadsheet exports start with a byte-order mark that would rename column 1
+        table = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     elif suffix in (".parquet", ".pq"):
-        table = pd.read_parquet(source)
+        table = _read_parquet(source)
     else:
         raise SemclustError(f"input must be a folder of images, a .csv or a .parquet file: {source}")
     return _normalise_table(table, source.parent.resolve(), source)
@@ -73,21 +77,41 @@ def _scan_folder(folder: Path) -> pd.DataFrame:
     )
 
 
+def _read_parquet(source: Path) -> pd.DataFrame:
+    """A named index (``df.set_index("id").to_parquet()``) is data the user meant to keep."""
+    table = pd.read_parquet(source)
+    if any(name is not None for name in table.index.names):
+        table = table.reset_index()
+    return table
+
+
 def _normalise_table(table: pd.DataFrame, base: Path, source: Path) -> pd.DataFrame:
+    """Check the table and resolve paths; rows are named as in a spreadsheet (first data row = 2)."""
     if "image" not in table.columns:
         raise SemclustError(f"{source} has no column 'image' (found: {', '.join(map(str, table.columns))})")
-    table = table.copy()
+    clash = [c for c in RESERVED_COLUMNS if c in table.columns]
+    if clash:
+        raise SemclustError(f"{source}: the column name {clash[0]!r} is reserved by semclust; rename it")
+    table = table.reset_index(drop=True)
     if "id" not in table.columns:
         table.insert(0, "id", [f"row{i}" for i in range(len(table))])
+    _check_filled(table, "id", source)
     table["id"] = table["id"].astype(str)
-    duplicated = table["id"][table["id"].duplicated()]
-    if len(duplicated):
-        raise SemclustError(f"{source}: id {duplicated.iloc[0]!r} appears more than once (row {duplicated.index[0] + 2})")
-    empty = table["image"].isna() | (table["image"].astype(str).str.strip() == "")
-    if empty.any():
-        raise SemclustError(f"{source}: row {int(np.argmax(empty.to_numpy())) + 2} has an empty 'image' path")
+    duplicated = table["id"].duplicated()
+    if duplicated.any():
+        value = table["id"][duplicated].iloc[0]
+        rows = ", ".join(str(i + 2) for i in np.flatnonzero(table["id"] == value))
+        raise SemclustError(f"{source}: id {value!r} appears more than once (rows {rows})")
+    _check_filled(table, "image", source)
     table["image"] = [str((base / str(p)).resolve()) for p in table["image"]]
     return table
+
+
+def _check_filled(table: pd.DataFrame, column: str, source: Path) -> None:
+    empty = table[column].isna() | (table[column].astype(str).str.strip() == "")
+    if empty.any():
+        row = int(np.argmax(empty.to_numpy())) + 2
+        raise SemclustError(f"{source}: row {row} has an empty {column!r} cell")
 
 
 def probe_file(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> _Probe:
@@ -116,10 +140,13 @@ def ingest(
     workers: int = 4,
     progress: bool = True,
 ) -> IngestSummary:
-    """Add the images of ``source`` to the study; files seen before are not read again."""
+    """Add the images of ``source`` to the study; files read fine before are not read again.
+
+    Files that failed before are probed again: a missing file may have been added since.
+    """
     table = read_input(source)
     known = store.known_paths()
-    todo = [p for p in table["image"] if p not in known]
+    todo = list(dict.fromkeys(p for p in table["image"] if p not in known or known[p].status != "ok"))
     probes: dict[str, _Probe] = {}
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = pool.map(lambda p: (p, probe_file(p, max_pixels)), todo)
@@ -129,8 +156,8 @@ def ingest(
 
     extra = [c for c in table.columns if c not in ("id", "image")]
     items = []
-    for position, row in enumerate(table.itertuples(index=False)):
-        record = row._asdict()
+    # records, not itertuples: namedtuples rename columns such as "post text" or "class"
+    for position, record in enumerate(table.to_dict("records")):
         path = record["image"]
         meta = {c: _plain(record[c]) for c in extra}
         if path in probes:

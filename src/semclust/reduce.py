@@ -6,6 +6,8 @@ object can be passed through the Python API instead of a name.
 
 from __future__ import annotations
 
+import warnings
+
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
 
@@ -40,6 +42,8 @@ def make_umap(args: str, random_state: int | None = None, **options):
     except ValueError as exc:
         raise SemclustError(f"umap needs integers, got 'umap:{args}'") from exc
     umap = require("umap", "umap", "The umap reducer")
+    # umap-learn warns on every seeded run that it will use one thread; that is the price of determinism
+    warnings.filterwarnings("ignore", message="n_jobs value .* overridden", category=UserWarning)
     options.setdefault("metric", "cosine")
     return umap.UMAP(n_components=n_components, n_neighbors=n_neighbors, random_state=random_state,
                      **options)

@@ -68,4 +68,5 @@ class Registry:
             return
         self._entry_points_loaded = True
         for ep in entry_points(group=f"semclust.{self.kind}s"):
-            self._factories.setdefault(ep.name.lower(), ep.load())
+            # kept as "module:attr" so listing names imports no plugin (a broken one included)
+            self._factories.setdefault(ep.name.lower(), f"{ep.module}:{ep.attr}")

@@ -199,7 +199,7 @@ def index_assignments(assignments: pd.DataFrame, what: str = "assignments") -> p
     if (position := _first(not_whole | (clusters.notna() & (clusters % 1 != 0)))) is not None:
         raise EvaluationInputError(
             f"{what} row {position} (id {ids.iloc[position]!r}): cluster "
-            f"{assignments['cluster'].iloc[position]!r} is not a whole number"
+            f"{_plain(assignments['cluster'].iloc[position])!r} is not a whole number"
         )
     if "description" in assignments.columns:
         text = assignments["description"]
@@ -371,6 +371,11 @@ def _first(mask: pd.Series | np.ndarray) -> int | None:
     """Position of the first True in ``mask``, or None: errors name the first bad row."""
     hits = np.flatnonzero(np.asarray(mask, dtype=bool))
     return int(hits[0]) if hits.size else None
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds, so messages show 7, not np.int64(7)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _where(position: int, origin: str | None) -> str:

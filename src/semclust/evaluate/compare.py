@@ -98,6 +98,6 @@ def cooccurrence(
     ``names`` become the index and column titles (e.g. ``("text", "image")``).
     """
     la, lb = align_labelings(a, b, drop_outliers=drop_outliers)
-    counts = pd.crosstab(pd.Index(la, name=names[0]), pd.Index(lb, name=names[1]))
+    counts = pd.crosstab(la, lb, rownames=[names[0]], colnames=[names[1]])
     counts = counts.iloc[:, hungarian_column_order(counts.to_numpy())]
     return counts / len(la) if normalize else counts

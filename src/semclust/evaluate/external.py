@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics
 
-from .codes import OUTLIER, EvaluationInputError, _first
+from .codes import OUTLIER, EvaluationInputError, _first, _plain
 
 AverageMethod = Literal["min", "geometric", "arithmetic", "max"]
 AVERAGE_METHODS = ("min", "geometric", "arithmetic", "max")
@@ -115,7 +115,7 @@ def _whole_numbers(clusters: pd.Series) -> np.ndarray:
     numbers = pd.to_numeric(clusters, errors="coerce")
     if (row := _first(numbers.isna() | (numbers % 1 != 0))) is not None:
         raise EvaluationInputError(
-            f"item {row}: cluster {clusters.iloc[row]!r} is not a whole number"
+            f"item {row}: cluster {_plain(clusters.iloc[row])!r} is not a whole number"
         )
     return numbers.to_numpy(dtype=np.int64)
 

@@ -28,7 +28,7 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 from .agreement import majority_vote, pairwise_kappa
-from .codes import EvaluationInputError, _first
+from .codes import EvaluationInputError, _first, _plain
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ def _check_table(table: pd.DataFrame, evaluators: Sequence[str] | None):
             raise EvaluationInputError(f"test table row {row} has {problem}")
     if (row := _first(table["set_id"].duplicated())) is not None:
         raise EvaluationInputError(
-            f"test table row {row}: set_id {table['set_id'].iloc[row]!r} appears twice"
+            f"test table row {row}: set_id {_plain(table['set_id'].iloc[row])!r} appears twice"
         )
     return table, evaluators
 
@@ -218,7 +218,7 @@ def _check_labels(labels: pd.DataFrame, evaluators: list[str], clusters: list) -
         stray = labels[column].notna() & ~labels[column].isin(offered)
         if (row := _first(stray)) is not None:
             raise EvaluationInputError(
-                f"test table row {row}, column {column!r}: {labels[column].iloc[row]!r}"
+                f"test table row {row}, column {column!r}: {_plain(labels[column].iloc[row])!r}"
                 f" is not among the clusters offered {clusters}"
             )
     if (row := _first(labels[evaluators].isna().all(axis=1))) is not None:

@@ -47,8 +47,8 @@ METRICS = ("precision", "recall", "f1")
 class PairScores:
     """Pair-counting agreement of a clustering with human judgements.
 
-    ``precision``, ``recall`` and ``f1`` are NaN where undefined (no pair predicted, or
-    judged, to belong together). ``tp``: together for both; ``fp``: together only in
+    ``precision``, ``recall`` and ``f1`` (their harmonic mean) are NaN where undefined
+    (no pair predicted, or judged, to belong together). ``tp``: together for both; ``fp``: together only in
     the clustering; ``fn``: together only for the humans; ``tn``: apart for both.
     """
 

@@ -34,6 +34,7 @@ import math
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 from scipy.spatial.distance import cdist
 
@@ -65,10 +66,7 @@ def check_labels(labels: ArrayLike, name: str = "labels") -> np.ndarray:
         raise SemclustError(f"{name} must be one-dimensional, got shape {arr.shape}")
     if np.issubdtype(arr.dtype, np.integer):
         return arr.astype(np.int64, copy=False)
-    try:
-        values = arr.astype(np.float64)
-    except (TypeError, ValueError):
-        values = np.full(arr.shape, np.nan)
+    values = pd.to_numeric(arr, errors="coerce").astype(np.float64)  # unparsable -> NaN
     bad = ~np.isfinite(values) | (values != np.round(values))
     if bad.any():
         row = int(np.flatnonzero(bad)[0])

@@ -141,9 +141,13 @@ class TorchImageEmbedder:
         for start in range(0, len(images), self.batch_size):
             batch = torch.stack([self.preprocess(img) for img in images[start : start + self.batch_size]])
             with torch.inference_mode():
-                features = self.network(batch.to(self.device))
+                features = self._features(batch.to(self.device))
             chunks.append(features.float().cpu().numpy())
         return np.concatenate(chunks)
+
+    def _features(self, batch: torch.Tensor) -> torch.Tensor:
+        """The network's output; subclasses whose model has several heads pick one here."""
+        return self.network(batch)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, dim={self.dim})"

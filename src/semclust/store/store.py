@@ -192,6 +192,8 @@ class StudyStore:
     def put_vectors(self, table: str, embedder: str, keys: Sequence[str], matrix: np.ndarray) -> None:
         column = _key_column(table)
         matrix = np.asarray(matrix, dtype=np.float32)
+        if matrix.ndim != 2 or len(matrix) != len(keys):
+            raise ValueError(f"need one vector per key: {len(keys)} keys, matrix {matrix.shape}")
         self._executemany(
             f"INSERT OR REPLACE INTO {table} (embedder, {column}, vector) VALUES (?, ?, ?)",
             ((embedder, key, matrix[i].tobytes()) for i, key in enumerate(keys)),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.cluster import KMeans
 
-from .errors import SemclustError, require
+from .errors import SemclustError
 from .registry import Registry
 
 clusterers = Registry("clusterer")
@@ -29,7 +29,7 @@ def _int_arg(args: str, spec: str, default: int) -> int:
 
 def make_hdbscan(args: str, random_state: int | None = None, **options):
     """HDBSCAN is deterministic; ``random_state`` is accepted for a uniform interface."""
-    hdbscan = require("hdbscan", "hdbscan", "The hdbscan clusterer")
+    import hdbscan  # a core dependency, imported late because it is slow to import
     min_cluster_size = _int_arg(args, "hdbscan:MIN_CLUSTER_SIZE", 50)
     return hdbscan.HDBSCAN(min_cluster_size=min_cluster_size, **options)
 

@@ -11,7 +11,7 @@ import warnings
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
 
-from .errors import SemclustError, require
+from .errors import SemclustError
 from .registry import Registry
 
 reducers = Registry("reducer")
@@ -41,7 +41,8 @@ def make_umap(args: str, random_state: int | None = None, **options):
         n_neighbors = int(parts[1]) if len(parts) > 1 else 15
     except ValueError as exc:
         raise SemclustError(f"umap needs integers, got 'umap:{args}'") from exc
-    umap = require("umap", "umap", "The umap reducer")
+    import umap  # a core dependency, imported late because it is slow to import (numba)
+
     # umap-learn warns on every seeded run that it will use one thread; that is the price of determinism
     warnings.filterwarnings("ignore", message="n_jobs value .* overridden", category=UserWarning)
     options.setdefault("metric", "cosine")

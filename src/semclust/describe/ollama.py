@@ -7,6 +7,7 @@ and takes generation options in Ollama's own names.)
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Any
 
@@ -63,7 +64,8 @@ class OllamaDescriber(HTTPDescriber):
         return self._options()
 
     async def describe(self, image: Image.Image, prompt: str) -> Description:
-        image_b64 = base64.b64encode(jpeg_bytes(image)).decode("ascii")
+        jpeg = await asyncio.to_thread(jpeg_bytes, image)  # keep the event loop free
+        image_b64 = base64.b64encode(jpeg).decode("ascii")
         payload: dict[str, Any] = {
             "model": self.model,
             "messages": [{"role": "user", "content": prompt, "images": [image_b64]}],

@@ -7,6 +7,7 @@ environment only and is kept out of reprs, logs and error messages.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 from urllib.parse import urlsplit
@@ -127,11 +128,12 @@ class OpenAIDescriber(HTTPDescriber):
         return {k: v for k, v in params.items() if v is not None}
 
     async def describe(self, image: Image.Image, prompt: str) -> Description:
-        data = await self._post_json("/chat/completions", self._payload(image, prompt))
+        data_url = await asyncio.to_thread(jpeg_data_url, image)  # keep the event loop free
+        data = await self._post_json("/chat/completions", self._payload(data_url, prompt))
         return parse_chat_completion(data)
 
-    def _payload(self, image: Image.Image, prompt: str) -> dict[str, Any]:
-        image_url: dict[str, Any] = {"url": jpeg_data_url(image)}
+    def _payload(self, data_url: str, prompt: str) -> dict[str, Any]:
+        image_url: dict[str, Any] = {"url": data_url}
         if self.detail is not None:
             image_url["detail"] = self.detail
         content = [{"type": "text", "text": prompt}, {"type": "image_url", "image_url": image_url}]

@@ -134,8 +134,18 @@ def _missing_message(spec: str, weight_file: WeightFile, searched: list[Path]) -
         f"(the directory follows $SEMCLUST_HOME), or pass its path as weights=PATH.\n"
         f"To get it on a machine with internet access, download\n  {weight_file.url}\n"
         f"or run\n  {weight_file.fetch_command}\n"
-        f"and copy the file it caches."
+        f"and copy the file it caches, {_cached_as(weight_file)}."
     )
+
+
+def _cached_as(weight_file: WeightFile) -> str:
+    """Where the fetch command leaves the file on the other machine (default locations)."""
+    if weight_file.hf_repo:
+        folder = "models--" + weight_file.hf_repo.replace("/", "--")
+        return f"~/.cache/huggingface/hub/{folder}/snapshots/*/{weight_file.hf_filenames[0]}"
+    if weight_file.torch_hub:
+        return f"~/.cache/torch/hub/checkpoints/{weight_file.filename}"
+    return f"{weight_file.filename} in the current directory"
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:

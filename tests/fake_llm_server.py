@@ -5,12 +5,17 @@ request takes the next scripted :class:`Reply` from :meth:`FakeLLMServer.queue`,
 when none is left, a default success whose text names a digest of the image it got, so
 a test can tell which image a description belongs to. Every request is recorded.
 
+``python tests/fake_llm_server.py --delay 1`` serves in its own process (so that its
+JSON parsing does not share the GIL with the client being measured) and prints its
+base URL on the first line of stdout.
+
 Also here, for tests and the benchmark: :class:`MemoryCache`, an in-memory
 ``DescriptionCache``, and :func:`write_images`, which makes distinct small images.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import json
@@ -254,3 +259,16 @@ def write_images(
         Image.fromarray(pixels).resize(size, Image.Resampling.NEAREST).save(path)
         items.append((hashlib.sha256(path.read_bytes()).hexdigest(), str(path)))
     return items
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve the fake LLM until killed.")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds per request")
+    args = parser.parse_args()
+    with FakeLLMServer(delay=args.delay) as server:
+        print(server.base_url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -27,6 +27,7 @@ from semclust.describe import (
     resolve_prompt,
 )
 from semclust.describe.errors import parse_retry_after
+from semclust.describe.ratelimit import Throttle
 from semclust.describe.refusal import detect_refusal
 from semclust.errors import SemclustError, UnknownBackendError
 
@@ -96,6 +97,18 @@ def test_retry_after_is_honoured(server, describer, images):
     assert gap >= 0.95  # without Retry-After the backoff would be ~1 ms
     (record,) = cache.records.values()
     assert record.extra["attempts"] == 2
+
+
+def test_retry_after_pauses_every_worker():
+    throttle = Throttle()
+
+    async def two_workers_after_a_hold() -> float:
+        throttle.hold(0.3)
+        started = time.monotonic()
+        await asyncio.gather(throttle.acquire(), throttle.acquire())
+        return time.monotonic() - started
+
+    assert asyncio.run(two_workers_after_a_hold()) >= 0.29
 
 
 def test_parse_retry_after_forms():

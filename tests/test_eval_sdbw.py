@@ -79,13 +79,17 @@ def _appendix_a2(X, y, center):
                 u = (v[i] + v[j]) / 2
                 dens_bw += density(u, i, j) / max(density(v[i], i, j), density(v[j], i, j))
     dens_bw /= n * (n - 1)
-    scat = sum(np.linalg.norm(s) for s in sigma.values()) / n / np.linalg.norm(
-        np.var(X[y != -1], axis=0)
+    scat = (
+        sum(np.linalg.norm(s) for s in sigma.values())
+        / n
+        / np.linalg.norm(np.var(X[y != -1], axis=0))
     )
     return dens_bw + scat
 
 
-@pytest.mark.parametrize(("dim", "seed", "center"), [(2, 0, "mean"), (2, 1, "nearest"), (4, 2, "nearest")])
+@pytest.mark.parametrize(
+    ("dim", "seed", "center"), [(2, 0, "mean"), (2, 1, "nearest"), (4, 2, "nearest")]
+)
 def test_halkidi_variant_matches_appendix_transcription(dim, seed, center):
     # overlapping blobs, so that the other cluster's points count at a centre
     X, y = _blobs(240, dim, 4, seed, spread=3.0)

@@ -113,9 +113,9 @@ def _truncated_jpeg(tmp_path, make_image):
     return data[: len(data) // 2]
 
 
-def _corrupt_body_jpeg(tmp_path, make_image):
-    data = bytearray(make_image(tmp_path / "whole.jpg", size=(200, 150)).read_bytes())
-    data[300:] = np.random.default_rng(0).integers(0, 256, len(data) - 300, dtype=np.uint8).tobytes()
+def _corrupt_body_png(tmp_path, make_image):
+    data = bytearray(make_image(tmp_path / "whole.png", size=(50, 50)).read_bytes())
+    data[data.find(b"IDAT") + 6] ^= 0xFF  # a valid header over a broken compressed stream
     return bytes(data)
 
 
@@ -126,11 +126,13 @@ def _corrupt_body_jpeg(tmp_path, make_image):
         ("random.jpg", lambda tmp, mk: np.random.default_rng(1).bytes(4096), "not an image"),
         ("text.png", lambda tmp, mk: b"this is a caption, not a picture\n" * 20, "not an image"),
         ("half.jpg", _truncated_jpeg, "truncated"),
-        ("garbled.jpg", _corrupt_body_jpeg, "corrupt"),
+        ("garbled.png", _corrupt_body_png, "corrupt"),
         ("bomb.png", lambda tmp, mk: png_declaring(20_000, 20_000), "too large"),
     ],
 )
-def test_unusable_files_raise_image_read_error_with_reason(tmp_path, make_image, name, content, word):
+def test_unusable_files_raise_image_read_error_with_reason(
+    tmp_path, make_image, name, content, word
+):
     path = _write(tmp_path / name, content(tmp_path, make_image))
     with pytest.raises(ImageReadError) as info:
         open_image(path)

@@ -21,7 +21,9 @@ def test_tfidf_keywords_match_hand_worked_example():
     raw1 = {"energy": idf_both, "protest": idf_once}
     norm1 = math.sqrt(sum(v * v for v in raw1.values()))
 
-    model = ClusterKeywords(top_k=3).fit(["solar energy", "solar panels", "energy protest"], [0, 0, 1])
+    model = ClusterKeywords(top_k=3).fit(
+        ["solar energy", "solar panels", "energy protest"], [0, 0, 1]
+    )
 
     got0 = model.keywords_for(0)
     assert [t for t, _ in got0] == ["solar", "panels", "energy"]
@@ -34,7 +36,10 @@ def test_tfidf_keywords_match_hand_worked_example():
 
 
 def test_description_boilerplate_and_user_words_are_removed():
-    texts = ["The image conveys hope and suggests solar power", "The image depicts a flood and conveys fear"]
+    texts = [
+        "The image conveys hope and suggests solar power",
+        "The image depicts a flood and conveys fear",
+    ]
     model = ClusterKeywords(top_k=10, extra_stop_words=["hope"]).fit(texts, [0, 1])
     terms = {t for kw in model.keywords_.values() for t, _ in kw}
     assert {"solar", "power", "flood", "fear"} <= terms
@@ -52,10 +57,12 @@ def test_top_k_limits_and_outliers_get_keywords_too():
 def test_class_tfidf_matches_bertopic_formula():
     counts = np.array([[2.0, 1.0, 0.0], [0.0, 1.0, 3.0]])
     mean_words = counts.sum() / 2  # A = 3.5
-    expected = np.array([
-        [2 / 3 * math.log(1 + mean_words / 2), 1 / 3 * math.log(1 + mean_words / 2), 0.0],
-        [0.0, 1 / 4 * math.log(1 + mean_words / 2), 3 / 4 * math.log(1 + mean_words / 3)],
-    ])
+    expected = np.array(
+        [
+            [2 / 3 * math.log(1 + mean_words / 2), 1 / 3 * math.log(1 + mean_words / 2), 0.0],
+            [0.0, 1 / 4 * math.log(1 + mean_words / 2), 3 / 4 * math.log(1 + mean_words / 3)],
+        ]
+    )
     np.testing.assert_allclose(class_tfidf(counts), expected)
 
 

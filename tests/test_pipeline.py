@@ -18,17 +18,30 @@ from semclust.study import Study
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "sample" / "cifar10-llava" / "posts.csv"
 needs_sample = pytest.mark.skipif(
-    not SAMPLE.exists(), reason=f"the shared sample is absent ({SAMPLE}); it lives beside the repo in ../shared"
+    not SAMPLE.exists(),
+    reason=f"the shared sample is absent ({SAMPLE}); it lives beside the repo in ../shared",
 )
 
 
 @needs_sample
 def test_cli_run_on_cifar_sample_agrees_with_hidden_labels(tmp_path):
     study = tmp_path / "study"
-    result = CliRunner().invoke(app, [
-        "run", str(SAMPLE), "--out", str(study), "--describer", "column:description",
-        "--clusterer", "hdbscan:20", "--map", "none", "--quiet",
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            str(SAMPLE),
+            "--out",
+            str(study),
+            "--describer",
+            "column:description",
+            "--clusterer",
+            "hdbscan:20",
+            "--map",
+            "none",
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 0, result.output
     run = Run.load(study)
     table = pd.read_csv(run.folder / "assignments.csv")
@@ -57,7 +70,9 @@ def _demo_study(tmp_path, per_theme=8):
 
 def test_same_seed_same_clusters_and_cached_embeddings(tmp_path):
     study = _demo_study(tmp_path)
-    config = RunConfig(describer="column:alt_text", reducer="umap:5:10", clusterer="kmeans:6", map="none", seed=3)
+    config = RunConfig(
+        describer="column:alt_text", reducer="umap:5:10", clusterer="kmeans:6", map="none", seed=3
+    )
     first = cluster_run(study, config, progress=False)
     second = cluster_run(study, config, progress=False)
     pd.testing.assert_series_equal(first.assignments["cluster"], second.assignments["cluster"])
@@ -80,7 +95,9 @@ def test_exemplars_are_the_items_nearest_each_centroid():
 
 
 def test_demo_command_builds_a_report(tmp_path):
-    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "demo"), "--per-theme", "12", "--quiet"])
+    result = CliRunner().invoke(
+        app, ["demo", "--out", str(tmp_path / "demo"), "--per-theme", "12", "--quiet"]
+    )
     assert result.exit_code == 0, result.output
     run = Run.load(tmp_path / "demo" / "study")
     assert (run.folder / "report.html").stat().st_size > 10_000
@@ -90,6 +107,8 @@ def test_demo_command_builds_a_report(tmp_path):
 
 
 def test_missing_input_is_a_clear_cli_error(tmp_path):
-    result = CliRunner().invoke(app, ["ingest", str(tmp_path / "nowhere.csv"), "--study", str(tmp_path / "s")])
+    result = CliRunner().invoke(
+        app, ["ingest", str(tmp_path / "nowhere.csv"), "--study", str(tmp_path / "s")]
+    )
     assert result.exit_code == 1
     assert "input not found" in result.output

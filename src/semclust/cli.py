@@ -139,15 +139,22 @@ def cluster(
     reducer: Annotated[str, typer.Option(help="umap:N_COMPONENTS:N_NEIGHBORS, pca:N, pca:0.8 or none.")] = "umap:10:15",
     clusterer: Annotated[str, typer.Option(help="hdbscan:MIN_CLUSTER_SIZE, kmeans:K or iterkmeans.")] = "hdbscan:50",
     map: Annotated[str, typer.Option(help="2-D map for the report: umap, pca or none.")] = "umap",
+    route: Annotated[str, typer.Option(help="text, image (CNN/CLIP baseline), concat (vector-level), clip (joint) or labels (label-level).")] = "text",
+    image_embedder: Annotated[str, typer.Option(help="cnn:vgg16, cnn:resnet50, cnn:resnet18, cnn:xception, cnn:resnet18-places365, clip:ViT-B-32, finetuned:FILE.")] = "cnn:vgg16",
+    weights: Annotated[str | None, typer.Option(help="Weights file for the image embedder (default: the library's cache).")] = None,
+    image_weight: Annotated[float, typer.Option(help="concat route: weight of the image block.")] = 1.0,
+    text_column: Annotated[str | None, typer.Option(help="clip route: the post-text column (default: the descriptions).")] = None,
+    keep_groups: Annotated[int | None, typer.Option(help="labels route: keep only the N largest groups.")] = None,
     seed: SeedOpt = 0,
     quiet: QuietOpt = False,
 ) -> None:
-    """Create a run: reduce and cluster the embedded descriptions; writes assignments.csv/.parquet."""
+    """Create a run: reduce and cluster along a route; writes assignments.csv/.parquet."""
     from .pipeline import cluster_run
 
     try:
         with _study(study) as s:
-            config = RunConfig(embedder=embedder, reducer=reducer, clusterer=clusterer, seed=seed, map=map)
+            config = RunConfig(embedder=embedder, reducer=reducer, clusterer=clusterer, seed=seed, map=map,
+                               route=route, image_embedder=image_embedder, image_weights=weights, image_weight=image_weight, text_column=text_column, keep_groups=keep_groups)
             run = cluster_run(s, config, progress=not quiet)
             console.print(f"run {run.id}: {run.metrics}")
     except SemclustError as exc:
@@ -200,7 +207,7 @@ def report(study: StudyOpt, run: RunOpt = "latest") -> None:
 def run(
     input: Annotated[Path, typer.Argument(help="A folder of images, or a CSV/Parquet file with an 'image' column.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The study folder to create or continue.")],
-    describer: Annotated[str, typer.Option(help="openai:MODEL, ollama:MODEL or column:NAME.")] = "openai:gpt-4o-mini",
+    describer: Annotated[str, typer.Option(help="openai:MODEL, ollama:MODEL, column:NAME, or none (image route).")] = "openai:gpt-4o-mini",
     prompt: Annotated[str, typer.Option(help="connotative, denotative, or a text file.")] = "connotative",
     embedder: Annotated[str, typer.Option(help="st:MODEL, tfidf:K or openai:MODEL.")] = "st:all-MiniLM-L6-v2",
     reducer: Annotated[str, typer.Option(help="umap:N:K, pca:N, pca:0.8 or none.")] = "umap:10:15",
@@ -208,6 +215,12 @@ def run(
     top_k: Annotated[int, typer.Option(help="Keywords per cluster.")] = 10,
     stopwords: Annotated[Path | None, typer.Option(help="Extra words to drop from keywords.")] = None,
     map: Annotated[str, typer.Option(help="2-D map: umap, pca or none.")] = "umap",
+    route: Annotated[str, typer.Option(help="text, image (CNN/CLIP baseline), concat (vector-level), clip (joint) or labels (label-level).")] = "text",
+    image_embedder: Annotated[str, typer.Option(help="cnn:vgg16, cnn:resnet50, cnn:resnet18, cnn:xception, cnn:resnet18-places365, clip:ViT-B-32, finetuned:FILE.")] = "cnn:vgg16",
+    weights: Annotated[str | None, typer.Option(help="Weights file for the image embedder (default: the library's cache).")] = None,
+    image_weight: Annotated[float, typer.Option(help="concat route: weight of the image block.")] = 1.0,
+    text_column: Annotated[str | None, typer.Option(help="clip route: the post-text column (default: the descriptions).")] = None,
+    keep_groups: Annotated[int | None, typer.Option(help="labels route: keep only the N largest groups.")] = None,
     base_url: Annotated[str | None, typer.Option(help="Endpoint of an OpenAI-compatible or Ollama server.")] = None,
     concurrency: Annotated[int, typer.Option(help="Requests in flight.")] = 8,
     rpm: Annotated[float | None, typer.Option(help="Requests-per-minute limit.")] = None,
@@ -222,10 +235,11 @@ def run(
         options = _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries)
         config = RunConfig(describer=describer, prompt=prompt, embedder=embedder, reducer=reducer,
                            clusterer=clusterer, seed=seed, top_k=top_k, extra_stop_words=_read_words(stopwords),
-                           map=map, describe=options)
+                           map=map, describe=options, route=route, image_embedder=image_embedder, image_weights=weights, image_weight=image_weight, text_column=text_column, keep_groups=keep_groups)
         with _study(out) as s:
             _print_ingest(s.ingest(input, progress=not quiet))
-            _print_describe(s.describe(describer, prompt, options, progress=not quiet))
+            if describer != "none":  # the image route needs no descriptions
+                _print_describe(s.describe(describer, prompt, options, progress=not quiet))
             _print_run(s.run(config, progress=not quiet))
     except SemclustError as exc:
         _fail(exc)

@@ -33,6 +33,12 @@ class RunConfig:
     keyword_method: str = "tfidf"
     extra_stop_words: list[str] = field(default_factory=list)
     map: str = "umap"  # 2-D map in the report: umap, pca or none
+    route: str = "text"  # text, image, concat, clip or labels (see semclust.routes)
+    image_embedder: str = "cnn:vgg16"
+    image_weights: str | None = None  # a weights file; None = the library's cache
+    image_weight: float = 1.0  # concat route: weight of the image block
+    text_column: str | None = None  # clip route: the post-text column (None = the descriptions)
+    keep_groups: int | None = None  # labels route: keep only the largest groups
     describe: DescribeOptions = field(default_factory=DescribeOptions)
 
     def to_dict(self) -> dict:

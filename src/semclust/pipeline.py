@@ -82,30 +82,63 @@ def build_assignments(items: pd.DataFrame, ids: pd.Index, labels, probabilities,
     return table[first + [c for c in table.columns if c not in first]]
 
 
+def _label_level(study: Study, config: RunConfig, progress: bool):
+    """zhang-leung §3.1: cluster text and image separately, then one group per label pair."""
+    from .routes import combine_labels, image_features, modality_agreement, text_features
+
+    t_ids, txt = text_features(study, config, progress)
+    i_ids, img = image_features(study, config, progress)
+    common = t_ids.intersection(i_ids, sort=False)
+    text_labels, _, t_reduced = reduce_and_cluster(txt[t_ids.get_indexer(common)], config)
+    image_labels, _, i_reduced = reduce_and_cluster(img[i_ids.get_indexer(common)], config)
+    labels, pruned_share = combine_labels(text_labels, image_labels, config.keep_groups)
+    extra = modality_agreement(text_labels, image_labels) | {"pruned_share": pruned_share}
+    return common, np.hstack([t_reduced, i_reduced]), labels, np.ones(len(labels)), extra
+
+
 def cluster_run(study: Study, config: RunConfig, *, reducer=None, clusterer=None, progress: bool = True) -> Run:
-    """Create a run: embed the current descriptions, reduce, cluster, and save the assignments."""
-    descriptions = study.descriptions()
-    available = descriptions.dropna()
-    if len(available) < 3:
-        raise SemclustError(f"only {len(available)} items have a description; at least 3 are needed to cluster")
-    X = study.embed_texts(available.tolist(), config.embedder, progress)
-    log.info("clustering %d items with %s + %s", len(X), config.reducer, config.clusterer)
-    labels, probabilities, reduced = reduce_and_cluster(X, config, reducer, clusterer)
+    """Create a run: embed along the configured route, reduce, cluster, and save the assignments."""
+    from .routes import route_features
+
+    if config.route == "labels":
+        ids, reduced, labels, probabilities, extra = _label_level(study, config, progress)
+        X = reduced
+    else:
+        ids, X = route_features(study, config, progress)
+        if len(ids) < 3:
+            raise SemclustError(f"only {len(ids)} items can be embedded on the {config.route} route; at least 3 are needed")
+        log.info("clustering %d items with %s + %s", len(X), config.reducer, config.clusterer)
+        labels, probabilities, reduced = reduce_and_cluster(X, config, reducer, clusterer)
+        extra = {}
     distance, exemplar = exemplar_flags(reduced, labels)
-    assignments = build_assignments(study.items(), available.index, labels, probabilities, descriptions,
-                                    study.description_failures(), distance, exemplar)
+    source = _description_source(study)
+    descriptions = study.descriptions(source) if source else pd.Series(dtype="string")
+    reasons = study.description_failures(source) if source else pd.Series(dtype="string")
+    if config.route != "text":
+        reasons = pd.Series("not embedded on this route", index=study.items()["id"], dtype="string")
+    assignments = build_assignments(study.items(), ids, labels, probabilities, descriptions, reasons,
+                                    distance, exemplar)
     config_dict = config.to_dict()
-    config_dict["source"] = study.description_source().__dict__
+    config_dict["source"] = source.__dict__ if source else None
     if reducer is not None or clusterer is not None:
         config_dict["custom_estimators"] = repr((reducer, clusterer))
     folder = runs_folder(study.folder) / new_run_id(config_dict)
+    metrics = summary_metrics(labels, len(assignments)) | extra
     run = Run(folder, config_dict, assignments, coords=map_coordinates(X, config.map, config.seed),
-              reduced=reduced, metrics=summary_metrics(labels, len(assignments)))
+              reduced=reduced, metrics=metrics)
     run.save()
     mark_latest(folder)
     study.store.put_run(run.id, config_dict, config.seed, package_versions(), "clustered")
     _warn_if_degenerate(labels, config)
     return run
+
+
+def _description_source(study: Study):
+    """The study's description source, or None on image-only studies that have none."""
+    try:
+        return study.description_source()
+    except SemclustError:
+        return None
 
 
 def summary_metrics(labels: np.ndarray, n_items: int) -> dict:
@@ -136,7 +169,7 @@ def label_run(run: Run, *, top_k: int | None = None, method: str | None = None,
     extra = extra_stop_words if extra_stop_words is not None else run.config.get("extra_stop_words", [])
     rows = run.clustered()
     labels = rows["cluster"].astype(int).to_numpy()
-    texts = rows["description"].fillna("").tolist()
+    texts = keyword_texts(rows, run.config.get("text_column")).tolist()
     keywords = ClusterKeywords(top_k=top_k, method=method, extra_stop_words=tuple(extra)).fit(texts, labels)
     sizes = pd.Series(labels).value_counts()
     order = sorted(sizes.index, key=lambda c: (c < 0, -sizes[c], c))
@@ -148,6 +181,15 @@ def label_run(run: Run, *, top_k: int | None = None, method: str | None = None,
     run.config.update(top_k=top_k, keyword_method=method, extra_stop_words=list(extra))
     run.save()
     return run
+
+
+def keyword_texts(rows: pd.DataFrame, text_column: str | None) -> pd.Series:
+    """What keywords are drawn from: the description, else the post text (image-route runs)."""
+    texts = rows["description"].astype("string")
+    fallback = text_column or ("text" if "text" in rows.columns else None)
+    if fallback and fallback in rows.columns:
+        texts = texts.fillna(rows[fallback].astype("string"))
+    return texts.fillna("")
 
 
 def report_run(run: Run, title: str | None = None, seed: int | None = None):

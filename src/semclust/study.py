@@ -155,28 +155,70 @@ class Study:
         return reasons
 
     # --- embed ------------------------------------------------------------
-    def embed_texts(self, texts: list[str], embedder: str, progress: bool = True) -> np.ndarray:
-        """Embed ``texts``, reusing cached vectors keyed by (embedder, text hash)."""
-        backend = create_text_embedder(embedder, **({"progress": progress} if embedder.startswith("st") else {}))
-        if backend.corpus_dependent:
+    def embed_texts(self, texts: list[str], embedder: str, progress: bool = True, backend=None) -> np.ndarray:
+        """Embed ``texts``, reusing cached vectors keyed by (embedder, text hash).
+
+        ``backend`` overrides the object built from the ``embedder`` name (CLIP's text tower),
+        the name still being the cache key.
+        """
+        if backend is None:
+            backend = create_text_embedder(embedder, **({"progress": progress} if embedder.startswith("st") else {}))
+        if getattr(backend, "corpus_dependent", False):
             return backend.embed_texts(texts)
         hashes = [text_hash(t) for t in texts]
-        cached = self.store.get_vectors("text_embeddings", backend.name, hashes)
+        cached = self.store.get_vectors("text_embeddings", embedder, hashes)
         missing = list(dict.fromkeys(h for h in hashes if h not in cached))
         if missing:
             first_text = dict(zip(hashes, texts, strict=True))
             vectors = backend.embed_texts([first_text[h] for h in missing])
-            self.store.put_vectors("text_embeddings", backend.name, missing, vectors)
+            self.store.put_vectors("text_embeddings", embedder, missing, vectors)
             cached.update(zip(missing, vectors, strict=True))
-        log.info("embedded %d texts (%d from cache)", len(texts), len(texts) - len(missing))
+        log.info("embedded %d texts (%d new)", len(texts), len(missing))
         return np.vstack([cached[h] for h in hashes]).astype(np.float32)
+
+    def image_embedder(self, spec: str, weights: str | None = None):
+        """The image backend for ``spec`` (built once per study object: loading weights is slow)."""
+        from .image_embed import image_embedders
+
+        cache = self.__dict__.setdefault("_image_embedders", {})
+        if (spec, weights) not in cache:
+            cache[(spec, weights)] = image_embedders.create(spec, **({"weights": weights} if weights else {}))
+        return cache[(spec, weights)]
+
+    def embed_images(self, spec: str, weights: str | None = None,
+                     progress: bool = True) -> tuple[pd.Index, np.ndarray]:
+        """Embed every usable image once per distinct file; returns (item ids, matrix)."""
+        from .image_embed import embed_paths
+
+        items = self.items()
+        usable = items[items["status"] == "ok"]
+        if usable.empty:
+            raise SemclustError("the study has no readable images")
+        backend = self.image_embedder(spec, weights)
+        cached = self.store.get_vectors("image_embeddings", backend.name, usable["sha256"].tolist())
+        todo = usable[~usable["sha256"].isin(cached)].drop_duplicates("sha256")
+        if len(todo):
+            vectors = embed_paths(backend, todo["image"].tolist(), progress=progress)
+            self.store.put_vectors("image_embeddings", backend.name, todo["sha256"].tolist(), vectors)
+            cached.update(zip(todo["sha256"], vectors, strict=True))
+        log.info("embedded %d images with %s (%d new)", len(usable), backend.name, len(todo))
+        return pd.Index(usable["id"]), np.vstack([cached[s] for s in usable["sha256"]]).astype(np.float32)
+
+    def joint_texts(self, column: str | None = None) -> pd.Series:
+        """Post text for the joint routes: an input column, or the descriptions when none is named."""
+        if column is None:
+            return self.descriptions()
+        items = self.items()
+        if column not in items.columns:
+            raise SemclustError(f"the input has no column {column!r} (columns: {', '.join(items.columns)})")
+        texts = items[column].astype("string").str.strip()
+        return pd.Series(texts.where(texts != "", pd.NA).to_numpy(), index=items["id"], dtype="string")
 
     def embed(self, embedder: str = "st:all-MiniLM-L6-v2", progress: bool = True) -> tuple[pd.Index, np.ndarray]:
         """Embed every available description; returns (item ids, matrix)."""
-        texts = self.descriptions().dropna()
-        if texts.empty:
-            raise SemclustError("no item has a description to embed")
-        return texts.index, self.embed_texts(texts.tolist(), embedder, progress)
+        from .routes import text_features
+
+        return text_features(self, RunConfig(embedder=embedder), progress)
 
     # --- cluster, label, report -------------------------------------------
     def run(self, config: RunConfig, *, reducer=None, clusterer=None, progress: bool = True):

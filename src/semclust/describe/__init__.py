@@ -29,7 +29,6 @@ from .errors import (
 from .prompts import DEFAULT_PROMPT, PRESETS, resolve_prompt
 from .runner import (
     DescribeSummary,
-    RetryPolicy,
     adescribe_images,
     describe_images,
     description_key,
@@ -63,7 +62,6 @@ __all__ = [
     "MalformedResponseError",
     "RefusalError",
     "RequestFailedError",
-    "RetryPolicy",
     "RetryableError",
     "adescribe_images",
     "create_describer",

@@ -7,12 +7,13 @@ most the requests in flight, and a rerun asks only for what the cache lacks.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
@@ -27,6 +28,7 @@ from .base import (
     DescriptionCache,
     DescriptionKey,
     DescriptionRecord,
+    Status,
     canonical_params,
 )
 from .errors import (
@@ -105,7 +107,7 @@ class _Run:
     summary: DescribeSummary
     progress: Progress
     task: TaskID
-    pending: deque[tuple[DescriptionKey, str]] = field(default_factory=deque)
+    pending: deque[tuple[DescriptionKey, str]]
 
 
 def describe_images(
@@ -331,7 +333,7 @@ def _load(path: str, max_side: int | None) -> Image.Image:
 
 def _record(
     key: DescriptionKey,
-    status: str,
+    status: Status,
     description: Description | None,
     error: str | None,
     started: float,
@@ -339,7 +341,7 @@ def _record(
     description = description or Description(text="")
     return DescriptionRecord(
         key,
-        status,  # type: ignore[arg-type]
+        status,
         text=description.text or None,
         error=error,
         prompt_tokens=description.prompt_tokens,
@@ -355,7 +357,7 @@ def _since(started: float) -> float:
 
 async def _with_retries(run: _Run, image: Image.Image) -> tuple[Description, int]:
     """Call the describer until it answers, retrying transient errors; returns (answer, attempts)."""
-    for retry in range(run.policy.max_retries + 1):
+    for retry in itertools.count():
         await run.throttle.acquire()
         run.summary.attempts += 1
         try:
@@ -368,7 +370,6 @@ async def _with_retries(run: _Run, image: Image.Image) -> tuple[Description, int
         if retry == run.policy.max_retries:
             raise RequestFailedError(f"gave up after {retry + 1} attempts: {error}") from error
         await _back_off(run, retry, error)
-    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 async def _back_off(run: _Run, retry: int, error: RetryableError) -> None:

@@ -112,7 +112,8 @@ def s_dbw_by_k(
     """
     X = check_points(X)
     ks = check_k_grid(k_grid, len(X))
-    fit_predict = fit_predict or partial(kmeans_fit_predict, random_state=random_state)
+    if fit_predict is None:
+        fit_predict = partial(kmeans_fit_predict, random_state=random_state)
     scores = {}
     for k in ks:
         labels = check_labels(fit_predict(X, k), name=f"labels at K={k}")

@@ -10,7 +10,7 @@ Python implementation (the ``s-dbw`` package) differ:
 
 ``variant="s-dbw"`` (default)
     What ``s_dbw.S_Dbw(X, labels, method="Halkidi", alg_noise="filter", centr="mean",
-    nearest_centr=(center == "nearest"), metric="euclidean")`` returns, to ~1e-12: the
+    nearest_centr=(center == "nearest"), metric="euclidean")`` returns (up to rounding): the
     dispersion of a cluster is its vector of per-feature *standard deviations*, and the
     density at a cluster's centre counts the points of that cluster only. Because the
     neighbourhood radius is then the square root of a sum of standard deviations, this
@@ -20,11 +20,11 @@ Python implementation (the ``s-dbw`` package) differ:
     every density in the ratio for clusters ``i, j`` (at ``u_ij``, ``v_i`` and ``v_j``)
     counts the points of ``c_i`` and ``c_j`` together. Invariant to rescaling ``X``.
 
-Centres: the paper uses cluster means (``center="mean"``). In more than about four
+Centres: the paper uses cluster means (``center="mean"``). Beyond two or three
 dimensions hardly any point lies within the radius of a mean, so the density ratio is
-0/0 for most pairs and the index is undefined; ``center="nearest"`` (default, as in the
-``s-dbw`` package) uses the member closest to the mean instead, so that every centre has
-density at least 1. Outliers (label -1) are left out, as the paper scores clusters only.
+0/0 for some pair and the index is undefined (the package raises too).
+``center="nearest"`` (default, as in the ``s-dbw`` package) uses the member closest to
+the mean instead, so that every centre has density at least 1. Outliers (label -1) are left out, as the paper scores clusters only.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ images per second when each request takes 1 s. This measures how close it gets
 (image decoding, downscaling, JPEG encoding, HTTP and bookkeeping included). The
 server runs in its own process, so it does not compete for the client's GIL.
 
+``ratio`` compares with the ideal ``C / delay``; ``vs bound`` with what ``n`` images can
+reach at best, ``n / (ceil(n / C) * delay)``, since the last round is only partly full.
+
 Run: ``python benchmarks/bench_describe.py`` (about a minute). Concurrency 1 uses fewer
 images (``--serial-images``, default 20), since it needs 1 s per image.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import subprocess
 import sys
@@ -71,16 +75,18 @@ def main() -> None:
             f"fake server: {args.delay:g} s per request; {width}x{height} PNGs, sent at <= 512 px"
         )
         print(
-            f"{'concurrency':>11} {'images':>6} {'seconds':>8} {'img/s':>7} {'ideal':>6} {'ratio':>6}"
+            f"{'concurrency':>11} {'images':>6} {'seconds':>8} {'img/s':>7} {'ideal':>6}"
+            f" {'ratio':>6} {'vs bound':>8}"
         )
         for concurrency in args.concurrency:
             n = args.serial_images if concurrency == 1 else args.images
             done, seconds = measure(items[:n], concurrency, base_url)
             rate = done / seconds
             ideal = concurrency / args.delay
+            bound = done / (math.ceil(done / concurrency) * args.delay)
             print(
                 f"{concurrency:>11} {done:>6} {seconds:>8.2f} {rate:>7.2f} {ideal:>6.1f}"
-                f" {rate / ideal:>6.1%}"
+                f" {rate / ideal:>6.1%} {rate / bound:>8.1%}"
             )
 
 

@@ -193,7 +193,14 @@ def test_items_and_images_round_trip(store):
     assert frame.loc[0, "likes"] == 3
     images = store.images_frame()
     assert images.to_dict("records") == [
-        {"sha256": "s1", "phash": "ffff000000000000", "width": 4, "height": 3, "format": "JPEG", "n_bytes": 100}
+        {
+            "sha256": "s1",
+            "phash": "ffff000000000000",
+            "width": 4,
+            "height": 3,
+            "format": "JPEG",
+            "n_bytes": 100,
+        }
     ]
     assert set(store.known_paths()) == {"/x/a.jpg", "/x/b.jpg"}
 
@@ -201,3 +208,68 @@ def test_items_and_images_round_trip(store):
 def test_empty_study_has_no_items_frame(store):
     with pytest.raises(SemclustError, match="semclust ingest"):
         store.items_frame()
+
+
+# --- the study's text-embedding cache ------------------------------------------
+
+
+class CountingEmbedder:
+    """A fake text embedder: deterministic vectors, and a record of every text it was given."""
+
+    corpus_dependent = False
+
+    def __init__(self, name: str, seen: list[str]):
+        self.name = name
+        self.seen = seen
+
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        self.seen.extend(texts)
+        rows = [np.random.default_rng(list(t.encode())).normal(size=8) for t in texts]
+        return np.asarray(rows, dtype=np.float64)  # not float32: the study must convert
+
+
+@pytest.fixture
+def fake_embedder(monkeypatch):
+    from semclust.embed import text_embedders
+
+    # a private copy of the factories, so "fake" is gone again after the test
+    monkeypatch.setattr(text_embedders, "_factories", dict(text_embedders._factories))
+    seen: list[str] = []
+    text_embedders.register("fake", lambda args, **options: CountingEmbedder(f"fake:{args}", seen))
+    return seen
+
+
+def test_embed_texts_embeds_each_distinct_text_once(tmp_study, fake_embedder):
+    texts = ["a red car", "a dog", "a red car", "a cat", "a dog"]
+    first = tmp_study.embed_texts(texts, "fake:v1")
+    assert sorted(fake_embedder) == ["a cat", "a dog", "a red car"]  # duplicates once
+    assert first.dtype == np.float32 and first.shape == (5, 8)
+    np.testing.assert_array_equal(first[0], first[2])
+    assert not np.array_equal(first[0], first[1])
+
+    fake_embedder.clear()
+    second = tmp_study.embed_texts(texts, "fake:v1")
+    assert fake_embedder == []  # everything came from the cache
+    np.testing.assert_array_equal(second, first)
+
+    mixed = tmp_study.embed_texts(["a cat", "a bird"], "fake:v1")
+    assert fake_embedder == ["a bird"]
+    np.testing.assert_array_equal(mixed[0], first[3])
+
+
+def test_embed_texts_cache_is_per_embedder(tmp_study, fake_embedder):
+    tmp_study.embed_texts(["a dog"], "fake:v1")
+    fake_embedder.clear()
+    tmp_study.embed_texts(["a dog"], "fake:v2")  # another model: its own vectors
+    assert fake_embedder == ["a dog"]
+
+
+def test_cached_vectors_survive_reopening_the_study(tmp_path, fake_embedder):
+    from semclust.study import Study
+
+    with Study(tmp_path / "s") as study:
+        first = study.embed_texts(["a", "b"], "fake:v1")
+    fake_embedder.clear()
+    with Study(tmp_path / "s") as study:
+        np.testing.assert_array_equal(study.embed_texts(["b", "a"], "fake:v1"), first[::-1])
+    assert fake_embedder == []

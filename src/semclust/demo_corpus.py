@@ -711,38 +711,43 @@ def _alt_text(theme: _Theme, rng: Rng) -> str:
     )
 
 
-def _original(theme: _Theme, rng: Rng) -> tuple[_Post, Image.Image]:
-    """One original post and its drawn image (kept for the near-duplicate)."""
+def _original(theme: _Theme, rng: Rng) -> _Post:
+    """One original post: a freshly drawn poster with its text and description."""
     img = _render(theme, rng)
     fmt = rng.choices(_FORMATS, weights=_FORMAT_WEIGHTS)[0]
     payload = _encode(img, fmt, quality=rng.choice((75, 85, 92)))
-    post = _Post(
+    return _Post(
         theme.name, payload, _EXTENSIONS[fmt], _post_text(theme, rng), _alt_text(theme, rng)
     )
-    return post, img
 
 
 def _theme_named(name: str) -> _Theme:
     return next(theme for theme in _THEMES if theme.name == name)
 
 
-def _messy_posts(originals: list[tuple[_Post, Image.Image]], rng: Rng) -> list[_Post]:
+def _reencoded(payload: bytes, quality: int) -> bytes:
+    """The same picture saved again as JPEG, as platforms do with uploads."""
+    with Image.open(io.BytesIO(payload)) as img:
+        return _encode(img.convert("RGB"), "JPEG", quality)
+
+
+def _messy_posts(originals: list[_Post], rng: Rng) -> list[_Post]:
     """Reposts, one near-duplicate, one truncated and one empty file, from the originals."""
     picks = rng.sample(range(len(originals)), N_REPOSTS + 3)
     reposts = [
         replace(post, text=f"RT {rng.choice(_HANDLES)}: {post.text}")
-        for post, _ in (originals[i] for i in picks[:N_REPOSTS])
+        for post in (originals[i] for i in picks[:N_REPOSTS])
     ]
-    post, img = originals[picks[N_REPOSTS]]
+    post = originals[picks[N_REPOSTS]]
     theme = _theme_named(post.theme)
     near = _Post(
         post.theme,
-        _encode(img, "JPEG", _NEAR_DUPLICATE_QUALITY),
+        _reencoded(post.payload, _NEAR_DUPLICATE_QUALITY),
         "jpg",
         _post_text(theme, rng),
         _alt_text(theme, rng),
     )
-    truncated, emptied = (originals[i][0] for i in picks[N_REPOSTS + 1 :])
+    truncated, emptied = (originals[i] for i in picks[N_REPOSTS + 1 :])
     corrupt = replace(
         truncated, payload=truncated.payload[: len(truncated.payload) // 3], alt_text=""
     )
@@ -772,7 +777,8 @@ def make_demo_corpus(folder: Path, n_per_theme: int = 40, seed: int = 0) -> Path
     Parameters
     ----------
     folder : Path
-        Where to write ``posts.csv`` and ``images/``; created if missing, files overwritten.
+        Where to write ``posts.csv`` and ``images/``; created if missing. Files of the
+        same name are overwritten, others are left alone.
     n_per_theme : int
         Original posts per theme; the corpus adds ``N_REPOSTS + 3`` messy rows on top.
     seed : int
@@ -782,7 +788,7 @@ def make_demo_corpus(folder: Path, n_per_theme: int = 40, seed: int = 0) -> Path
         raise SemclustError(f"n_per_theme must be an integer >= 2, got {n_per_theme!r}")
     rng = random.Random(seed)
     originals = [_original(theme, rng) for theme in _THEMES for _ in range(n_per_theme)]
-    posts = [post for post, _ in originals] + _messy_posts(originals, rng)
+    posts = originals + _messy_posts(originals, rng)
     rng.shuffle(posts)
     csv_path = _write(Path(folder), posts)
     logger.info("wrote demo corpus of %d posts to %s", len(posts), csv_path)

@@ -59,8 +59,7 @@ def read_input(source: str | Path) -> pd.DataFrame:
         raise SemclustError(f"input not found: {source}")
     suffix = source.suffix.lower()
     if suffix == ".csv":
-        # utf-8-sig: spreadsheet exports start with a byte-order mark that would rename column 1
-        table = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        table = pd.read_csv(source, dtype=str, keep_default_na=False)
     elif suffix in (".parquet", ".pq"):
         table = _read_parquet(source)
     else:

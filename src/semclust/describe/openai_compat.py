@@ -153,21 +153,21 @@ def parse_chat_completion(data: Any) -> Description:
     try:
         choice = data["choices"][0]
         message = choice["message"]
-    except (KeyError, IndexError, TypeError):
+        content, refusal = message.get("content"), message.get("refusal")
+        finish_reason = choice.get("finish_reason")
+    except (KeyError, IndexError, TypeError, AttributeError):
         raise MalformedResponseError(
             f"no choices[0].message in the response: {str(data)[:200]!r}"
         ) from None
-    usage = data.get("usage") or {}
-    finish_reason = choice.get("finish_reason")
-    content = message.get("content")
+    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
     description = Description(
         text=content if isinstance(content, str) else "",
         prompt_tokens=usage.get("prompt_tokens"),
         completion_tokens=usage.get("completion_tokens"),
         extra={"finish_reason": finish_reason, "served_model": data.get("model")},
     )
-    if message.get("refusal"):
-        raise RefusalError(f"model refused: {message['refusal']}", description)
+    if refusal:
+        raise RefusalError(f"model refused: {refusal}", description)
     if finish_reason == "content_filter":
         raise RefusalError("provider's content filter blocked the answer", description)
     if content is not None and not isinstance(content, str):

@@ -1,0 +1,102 @@
+"""Image, vector-level, joint and label-level routes (zhang-leung §3)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_mutual_info_score
+
+from semclust.config import RunConfig
+from semclust.errors import SemclustError
+from semclust.pipeline import cluster_run, label_run
+from semclust.routes import combine_labels, concatenate_blocks, modality_agreement
+from semclust.study import Study
+
+
+def test_combine_labels_hand_worked():
+    text = np.array([0, 0, 0, 1, 1, 1, -1, 0])
+    image = np.array([0, 0, 1, 1, 1, 0, 0, -1])
+    # pairs: (0,0) x2, (0,1) x1, (1,1) x2, (1,0) x1, two outliers
+    combined, lost = combine_labels(text, image)
+    assert combined.tolist() == [0, 0, 2, 1, 1, 3, -1, -1]  # numbered by size, ties by pair
+    assert lost == 0.0
+    pruned, lost = combine_labels(text, image, keep=2)
+    assert pruned.tolist() == [0, 0, -1, 1, 1, -1, -1, -1]
+    assert lost == pytest.approx(2 / 8)
+
+
+def test_concatenate_blocks_aligns_ids_and_normalises_each_block():
+    t_ids, i_ids = pd.Index(["a", "b", "c"]), pd.Index(["c", "a"])
+    text = np.array([[3.0, 4.0], [1.0, 0.0], [0.0, 2.0]])
+    image = np.array([[0.0, 0.0, 5.0], [2.0, 0.0, 0.0]])
+    ids, X = concatenate_blocks(t_ids, text, i_ids, image, image_weight=0.5)
+    assert ids.tolist() == ["a", "c"]
+    np.testing.assert_allclose(X, [[0.6, 0.8, 0.5, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.5]])
+    with pytest.raises(SemclustError):
+        concatenate_blocks(pd.Index(["x"]), text[:1], i_ids, image)
+
+
+def test_modality_agreement_reading():
+    same = np.repeat([0, 1, 2], 20)
+    assert modality_agreement(same, same)["ami_text_image"] == pytest.approx(1.0)
+    assert "label-level combination already" in modality_agreement(same, same)["reading"]
+    rng = np.random.default_rng(0)
+    independent = modality_agreement(rng.integers(0, 3, 600), rng.integers(0, 3, 600))
+    assert independent["ami_text_image"] < 0.05
+    assert "joint route" in independent["reading"]
+
+
+@pytest.fixture(scope="module")
+def demo_study(tmp_path_factory):
+    from semclust.demo_corpus import make_demo_corpus
+
+    folder = tmp_path_factory.mktemp("routes")
+    csv = make_demo_corpus(folder / "corpus", n_per_theme=6, seed=2)
+    study = Study(folder / "study")
+    study.ingest(csv, progress=False)
+    study.describe("column:alt_text")
+    return study
+
+
+def _config(**kwargs):
+    base = dict(embedder="tfidf:10", reducer="pca:5", clusterer="kmeans:6", map="none",
+                image_embedder="cnn:resnet18", image_weights="random")
+    return RunConfig(**(base | kwargs))
+
+
+def test_image_route_uses_every_readable_image_and_caches_per_file(demo_study, monkeypatch):
+    run = cluster_run(demo_study, _config(route="image"), progress=False)
+    items = demo_study.items()
+    clustered = run.assignments.dropna(subset=["cluster"])
+    assert set(clustered["id"]) == set(items.loc[items["status"] == "ok", "id"])
+    # a second run finds every vector in the cache: the network is never called
+    backend = demo_study.image_embedder("cnn:resnet18", "random")
+    monkeypatch.setattr(backend, "embed_images", lambda images: pytest.fail("cache miss"))
+    again = cluster_run(demo_study, _config(route="image"), progress=False)
+    pd.testing.assert_series_equal(run.assignments["cluster"], again.assignments["cluster"])
+    labelled = label_run(again)
+    assert all(len(k) > 0 for k in labelled.clusters["keywords"])  # keywords from the descriptions
+
+
+def test_concat_route_with_zero_image_weight_is_the_text_route(demo_study):
+    text = cluster_run(demo_study, _config(route="text", embedder="st:all-MiniLM-L6-v2"), progress=False)
+    concat = cluster_run(demo_study, _config(route="concat", embedder="st:all-MiniLM-L6-v2", image_weight=0.0),
+                         progress=False)
+    a = text.assignments.dropna(subset=["cluster"])
+    b = concat.assignments.dropna(subset=["cluster"])
+    assert a["id"].tolist() == b["id"].tolist()
+    assert adjusted_mutual_info_score(a["cluster"].astype(int), b["cluster"].astype(int)) == pytest.approx(1.0)
+    assert adjusted_mutual_info_score(a["theme"], a["cluster"].astype(int)) >= 0.7
+
+
+def test_labels_route_reports_modality_agreement_and_pruning(demo_study):
+    run = cluster_run(demo_study, _config(route="labels", clusterer="kmeans:3", keep_groups=4), progress=False)
+    assert 0.0 <= run.metrics["pruned_share"] <= 1.0
+    assert "ami_text_image" in run.metrics and run.metrics["reading"]
+    assert run.assignments["cluster"].dropna().max() <= 3
+
+
+def test_clip_route_needs_a_clip_embedder(demo_study):
+    with pytest.raises(SemclustError, match="clip"):
+        cluster_run(demo_study, _config(route="clip"), progress=False)

@@ -15,7 +15,7 @@ from rich.table import Table
 from .config import DescribeOptions, RunConfig
 from .errors import SemclustError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="Semantic clustering of images: describe, embed, cluster, label, validate.")
 console = Console(stderr=True)
 
@@ -267,6 +267,10 @@ def demo(
     except SemclustError as exc:
         _fail(exc)
 
+
+from .cli_validate import register as _register_validate  # noqa: E402
+
+_register_validate(app)
 
 if __name__ == "__main__":
     app()

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .config import DescribeOptions, RunConfig
-from .describe.base import DescriptionKey, canonical_params
+from .describe.base import DescriptionKey
 from .embed import create_text_embedder
 from .errors import SemclustError
 from .ingest import IngestSummary, ingest
@@ -88,29 +88,23 @@ class Study:
                 )
             self._set_source(DescriptionSource(describer))
             return None
-        from .describe import create_describer, describe_images
+        from .describe import create_describer, describe_images, description_key
         from .describe.prompts import resolve_prompt
 
         options = options or DescribeOptions()
         prompt_text = resolve_prompt(prompt)
-        backend_options = {k: v for k, v in {
-            "base_url": options.base_url, "temperature": options.temperature,
-            "max_tokens": options.max_tokens, "timeout": options.timeout,
-        }.items() if v is not None}
-        backend = create_describer(describer, **backend_options)
+        backend = create_describer(describer, base_url=options.base_url, temperature=options.temperature,
+                                   max_tokens=options.max_tokens)
         items = self.items()
         usable = items[items["status"] == "ok"].drop_duplicates("sha256")
-        try:
-            summary = describe_images(
-                list(zip(usable["sha256"], usable["image"], strict=True)), backend, prompt_text,
-                self.store, concurrency=options.concurrency, max_retries=options.max_retries,
-                requests_per_minute=options.requests_per_minute, max_side=options.max_side,
-                progress=progress,
-            )
-        finally:
-            self._set_source(DescriptionSource(
-                backend.name, backend.model, prompt_text, canonical_params(backend.generation_params())))
-        return summary
+        probe = description_key("", backend, prompt_text, options.max_side)
+        self._set_source(DescriptionSource(probe.describer, probe.model, probe.prompt, probe.params))
+        return describe_images(
+            list(zip(usable["sha256"], usable["image"], strict=True)), backend, prompt_text, self.store,
+            concurrency=options.concurrency, max_retries=options.max_retries,
+            requests_per_minute=options.requests_per_minute, timeout=options.timeout,
+            max_side=options.max_side, progress=progress,
+        )
 
     def _set_source(self, source: DescriptionSource) -> None:
         self.store.set_state("description_source", json.dumps(source.__dict__))

@@ -34,15 +34,26 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _readable(folder: Path, posts: pd.DataFrame) -> pd.DataFrame:
-    """The rows whose image opens, with the file's hash."""
+@pytest.fixture(scope="module")
+def readable(corpus) -> pd.DataFrame:
+    """The rows whose image opens, with the file's hash and a small copy of its pixels."""
+    folder, posts = corpus
     keep = []
     for row in posts.itertuples():
         try:
-            open_image(folder / row.image)
+            img = open_image(folder / row.image)
         except ImageReadError:
             continue
-        keep.append({"id": row.id, "theme": row.theme, "sha": _sha(folder / row.image)})
+        small = np.asarray(img.resize((64, 64)), dtype=float)
+        keep.append(
+            {
+                "image": row.image,
+                "theme": row.theme,
+                "sha": _sha(folder / row.image),
+                "size": img.size,
+                "small": small,
+            }
+        )
     return pd.DataFrame(keep)
 
 
@@ -64,16 +75,14 @@ def test_csv_columns_and_row_count(corpus):
     assert set(posts["theme"]) == set(DEMO_THEMES)
 
 
-def test_every_image_file_exists_and_two_are_unreadable(corpus):
+def test_every_image_file_exists_and_two_are_unreadable(corpus, readable):
     folder, posts = corpus
     assert all((folder / p).is_file() for p in posts["image"])
-    readable = _readable(folder, posts)
     assert len(readable) == len(posts) - 2
 
 
-def test_formats_match_extensions_and_vary(corpus):
-    folder, posts = corpus
-    readable = posts[posts["id"].isin(_readable(folder, posts)["id"])]
+def test_formats_match_extensions_and_vary(corpus, readable):
+    folder, _ = corpus
     formats, sizes = Counter(), set()
     for name in readable["image"]:
         with Image.open(folder / name) as img:
@@ -86,10 +95,9 @@ def test_formats_match_extensions_and_vary(corpus):
     assert len(sizes) >= 4
 
 
-def test_original_images_per_theme(corpus):
+def test_original_images_per_theme(readable):
     """Distinct readable images: n per theme, plus the near-duplicate in one theme."""
-    folder, posts = corpus
-    distinct = _readable(folder, posts).drop_duplicates("sha")
+    distinct = readable.drop_duplicates("sha")
     counts = sorted(distinct["theme"].value_counts().tolist())
     assert counts == [N_PER_THEME] * (len(DEMO_THEMES) - 1) + [N_PER_THEME + 1]
 
@@ -110,16 +118,14 @@ def test_reposts_are_byte_identical_copies(corpus):
         assert (repost.theme, repost.alt_text) == (original.theme, original.alt_text)
 
 
-def test_one_near_duplicate(corpus):
+def test_one_near_duplicate(corpus, readable):
     """Exactly one pair of different files has (almost) the same pixels, and phash sees it."""
-    folder, posts = corpus
-    readable = _readable(folder, posts).drop_duplicates("sha")
-    paths = posts.set_index("id").loc[readable["id"], "image"]
-    pixels = {p: np.asarray(open_image(folder / p), dtype=float) for p in paths}
+    folder, _ = corpus
+    distinct = list(readable.drop_duplicates("sha").itertuples())
     near = [
-        (a, b)
-        for a, b in combinations(pixels, 2)
-        if pixels[a].shape == pixels[b].shape and np.abs(pixels[a] - pixels[b]).mean() < 6
+        (a.image, b.image)
+        for a, b in combinations(distinct, 2)
+        if a.size == b.size and np.abs(a.small - b.small).mean() < 6
     ]
     assert len(near) == 1
     a, b = near[0]
@@ -127,9 +133,9 @@ def test_one_near_duplicate(corpus):
     assert imagehash.phash(Image.open(folder / a)) - imagehash.phash(Image.open(folder / b)) <= 4
 
 
-def test_corrupt_and_empty_rows(corpus):
+def test_corrupt_and_empty_rows(corpus, readable):
     folder, posts = corpus
-    bad = posts[~posts["id"].isin(_readable(folder, posts)["id"])]
+    bad = posts[~posts["image"].isin(readable["image"])]
     sizes = sorted((folder / p).stat().st_size for p in bad["image"])
     assert sizes[0] == 0 and sizes[1] > 0
     assert (bad["alt_text"] == "").all()
@@ -145,12 +151,13 @@ def test_texts_vary_and_include_unicode(corpus):
     assert posts["text"].map(lambda t: not t.isascii()).mean() > 0.2
 
 
-def test_same_seed_same_bytes_other_seed_differs(corpus, tmp_path):
-    folder, _ = corpus
-    again = make_demo_corpus(tmp_path / "again", n_per_theme=N_PER_THEME, seed=0).parent
-    other = make_demo_corpus(tmp_path / "other", n_per_theme=N_PER_THEME, seed=1).parent
-    assert _tree_digest(again) == _tree_digest(folder)
-    assert _tree_digest(other) != _tree_digest(folder)
+def test_same_seed_same_bytes_other_seed_differs(tmp_path):
+    first, again, other = (
+        make_demo_corpus(tmp_path / name, n_per_theme=3, seed=seed).parent
+        for name, seed in (("first", 0), ("again", 0), ("other", 1))
+    )
+    assert _tree_digest(again) == _tree_digest(first)
+    assert _tree_digest(other) != _tree_digest(first)
 
 
 def test_alt_text_clusters_by_theme(corpus):

@@ -112,3 +112,23 @@ def test_missing_input_is_a_clear_cli_error(tmp_path):
     )
     assert result.exit_code == 1
     assert "input not found" in result.output
+
+
+def test_ingest_adds_to_a_study_and_input_columns_are_never_overwritten(tmp_path):
+    from PIL import Image
+
+    for name, colour in (("a.png", "red"), ("b.png", "blue"), ("c.png", "green")):
+        Image.new("RGB", (40, 30), colour).save(tmp_path / name)
+    pd.DataFrame({"id": ["a", "b"], "image": ["a.png", "b.png"],
+                  "description": ["red square", "blue square"]}).to_csv(tmp_path / "one.csv", index=False)
+    pd.DataFrame({"id": ["c", "a"], "image": ["c.png", "a.png"],
+                  "description": ["green square", "red square"]}).to_csv(tmp_path / "two.csv", index=False)
+    study = Study(tmp_path / "study")
+    study.ingest(tmp_path / "one.csv", progress=False)
+    study.ingest(tmp_path / "two.csv", progress=False)
+    assert study.items()["id"].tolist() == ["a", "b", "c"]
+    study.describe("column:description")
+    run = cluster_run(study, RunConfig(embedder="tfidf:3", reducer="none", clusterer="kmeans:2", map="none"),
+                      progress=False)
+    assert run.assignments["input_description"].tolist() == ["red square", "blue square", "green square"]
+    assert run.assignments["description"].tolist() == ["red square", "blue square", "green square"]

@@ -88,7 +88,7 @@ def _console():
 
 @dataclass(frozen=True)
 class SampleOptions:
-    """What ``semclust sample`` was asked for; also recorded in the sample's sidecar."""
+    """What ``semclust sample`` was asked for; None means the kind's default."""
 
     n: int = 500
     balanced: bool = False
@@ -100,6 +100,20 @@ class SampleOptions:
     set_size: int = 3
     text_column: str | None = None
     thumb_size: int = 200
+
+
+#: The options each kind uses: the parameters recorded in its sidecar.
+KIND_OPTIONS = {
+    "pairs": ("n", "balanced", "coders", "dimensions"),
+    "stratified": ("per_cluster", "leave_out"),
+    "interpretability": ("sets", "set_size", "coders"),
+    "consistency": ("per_cluster", "coders", "text_column"),
+}
+#: Default coder columns: two coders per pair (Arminio et al.), three evaluators (ibid. 3.2).
+DEFAULT_CODERS = {
+    "pairs": ("coder1", "coder2"),
+    "interpretability": ("evaluator1", "evaluator2", "evaluator3"),
+}
 
 
 def sample(
@@ -167,84 +181,76 @@ def draw_sample(
     out: Path | None = None,
     overwrite: bool = False,
 ) -> list[Path]:
-    """Draw and write one sample; returns the files written."""
+    """Draw and write one sample; returns the files written.
+
+    Random pairs come from every usable image of the study and need no run; every other
+    sample is drawn from the clusters of ``run_id``.
+    """
     from . import sampling
     from .runs import Run
 
-    if kind == "pairs" and not options.balanced:
-        return _random_pairs(study, options, seed, out, overwrite)
-    run = Run.load(study, run_id)
-    labels = sampling.cluster_labels(run.assignments)
-    images = run.assignments.set_index(run.assignments["id"].astype(str))["image"]
-    prefix = out or Path(study) / "samples" / f"{kind}-{run.id}-seed{seed}"
-    provenance = sampling.Provenance(kind, str(study), run.id, seed, dataclasses.asdict(options))
-    common = {"max_side": options.thumb_size, "overwrite": overwrite}
+    options = _with_defaults(kind, options)
+    run = None if kind == "pairs" and not options.balanced else Run.load(study, run_id)
+    images = _usable_images(study) if run is None else _images(run.assignments)
+    labels = None if run is None else sampling.cluster_labels(run.assignments)
+    prefix = out or Path(study) / "samples" / f"{kind}-{run.id if run else 'all'}-seed{seed}"
+    parameters = {name: getattr(options, name) for name in KIND_OPTIONS[kind]}
+    provenance = sampling.Provenance(
+        kind, str(Path(study).resolve()), run and run.id, seed, parameters
+    )
+    write = {"max_side": options.thumb_size, "overwrite": overwrite}
     if kind == "pairs":
-        pairs = sampling.draw_balanced_pairs(labels, options.n, seed)
+        if run is None:
+            pairs = sampling.draw_pairs(images.index.tolist(), options.n, seed)
+        else:
+            pairs = sampling.draw_balanced_pairs(labels, options.n, seed)
         return sampling.export_pairs(
-            pairs,
-            images,
-            prefix,
-            provenance,
-            coders=_coders(options, 2),
-            dimensions=options.dimensions,
-            **common,
-        )
+            pairs, images, prefix, provenance, coders=options.coders,
+            dimensions=options.dimensions, **write,
+        )  # fmt: skip
     if kind == "stratified":
-        table = sampling.stratified_sample(
-            labels, options.per_cluster or sampling.STRATIFIED_PER_CLUSTER, options.leave_out, seed
-        )
-        return sampling.export_stratified(table, images, prefix, provenance, **common)
+        table = sampling.stratified_sample(labels, options.per_cluster, options.leave_out, seed)
+        return sampling.export_stratified(table, images, prefix, provenance, **write)
     if kind == "consistency":
-        table = sampling.consistency_sample(
-            labels, options.per_cluster or sampling.CONSISTENCY_PER_CLUSTER, seed
-        )
         _require_column(run.assignments, options.text_column)
+        table = sampling.consistency_sample(labels, options.per_cluster, seed)
         return sampling.export_consistency(
-            table,
-            run.assignments,
-            prefix,
-            provenance,
-            coders=options.coders,
-            text_column=options.text_column,
-            **common,
-        )
+            table, run.assignments, prefix, provenance, coders=options.coders,
+            text_column=options.text_column, **write,
+        )  # fmt: skip
     test = sampling.interpretability_test(
         labels, _descriptions(run), options.sets, options.set_size, seed
     )
     return sampling.export_interpretability(
-        test, images, prefix, provenance, evaluators=_coders(options, 3, "evaluator"), **common
+        test, images, prefix, provenance, evaluators=options.coders, **write
     )
 
 
-def _random_pairs(
-    study: Path, options: SampleOptions, seed: int, out: Path | None, overwrite: bool
-):
-    """Pairs from every usable image of the study: independent of any run."""
+def _with_defaults(kind: str, options: SampleOptions) -> SampleOptions:
     from . import sampling
+
+    per_cluster = {
+        "stratified": sampling.STRATIFIED_PER_CLUSTER,
+        "consistency": sampling.CONSISTENCY_PER_CLUSTER,
+    }
+    return dataclasses.replace(
+        options,
+        coders=options.coders or DEFAULT_CODERS.get(kind, ()),
+        per_cluster=options.per_cluster or per_cluster.get(kind),
+    )
+
+
+def _usable_images(study: Path) -> pd.Series:
+    """Image path by id of every item whose image could be read."""
     from .study import Study
 
     with Study(study) as s:
         items = s.items()
-    usable = items[items["status"] == "ok"]
-    pairs = sampling.draw_pairs(usable["id"].tolist(), options.n, seed)
-    images = usable.set_index(usable["id"].astype(str))["image"]
-    prefix = out or Path(study) / "samples" / f"pairs-all-seed{seed}"
-    provenance = sampling.Provenance("pairs", str(study), None, seed, dataclasses.asdict(options))
-    return sampling.export_pairs(
-        pairs,
-        images,
-        prefix,
-        provenance,
-        coders=_coders(options, 2),
-        dimensions=options.dimensions,
-        max_side=options.thumb_size,
-        overwrite=overwrite,
-    )
+    return _images(items[items["status"] == "ok"])
 
 
-def _coders(options: SampleOptions, default_count: int, stem: str = "coder") -> tuple[str, ...]:
-    return options.coders or tuple(f"{stem}{i}" for i in range(1, default_count + 1))
+def _images(table: pd.DataFrame) -> pd.Series:
+    return table.set_index(table["id"].astype(str))["image"]
 
 
 def _descriptions(run: Run) -> dict[int, str]:

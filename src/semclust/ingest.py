@@ -155,9 +155,15 @@ def ingest(
 
     extra = [c for c in table.columns if c not in ("id", "image")]
     items = []
+    # ingest adds to a study: known ids keep their place, new ones go after every existing item
+    positions = {row.id: row.position for row in known.values()}
+    next_position = max(positions.values(), default=-1) + 1
     # records, not itertuples: namedtuples rename columns such as "post text" or "class"
-    for position, record in enumerate(table.to_dict("records")):
+    for record in table.to_dict("records"):
         path = record["image"]
+        position = positions.get(record["id"])
+        if position is None:
+            position, next_position = next_position, next_position + 1
         meta = {c: _plain(record[c]) for c in extra}
         if path in probes:
             probe = probes[path]

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+OUTPUT_COLUMNS = ("cluster", "probability", "description", "centroid_distance", "exemplar", "note")
 EXEMPLAR_SHARE = 0.10  # zhang-leung §4.3: exemplars come from the 10% nearest the centroid
 
 
@@ -68,8 +69,13 @@ def exemplar_flags(reduced: np.ndarray, labels: np.ndarray, share: float = EXEMP
 
 def build_assignments(items: pd.DataFrame, ids: pd.Index, labels, probabilities, descriptions: pd.Series,
                       reasons: pd.Series, distance, exemplar) -> pd.DataFrame:
-    """One row per input item, in input order; items not clustered keep a missing cluster and a reason."""
+    """One row per input item, in input order; items not clustered keep a missing cluster and a reason.
+
+    An input column named like an output column (``description`` is common in social-media
+    exports) is kept as ``input_<name>`` instead of being overwritten.
+    """
     table = items.drop(columns=["status", "error"]).copy()
+    table = table.rename(columns={c: f"input_{c}" for c in OUTPUT_COLUMNS if c in table.columns})
     clustered = pd.DataFrame({
         "id": ids, "cluster": pd.array(labels, dtype="Int64"), "probability": probabilities,
         "centroid_distance": distance, "exemplar": exemplar,

@@ -69,7 +69,7 @@ class Study:
     def ingest(self, source: str | Path, **options) -> IngestSummary:
         """Add a folder of images or a CSV/Parquet table with an ``image`` column."""
         summary = ingest(self.store, source, **options)
-        self.store.set_state("input", str(source))
+        self.store.set_state("input", str(Path(source).resolve()))
         return summary
 
     def items(self) -> pd.DataFrame:

@@ -205,9 +205,14 @@ def draw_sample(
         else:
             pairs = sampling.draw_balanced_pairs(labels, options.n, seed)
         return sampling.export_pairs(
-            pairs, images, prefix, provenance, coders=options.coders,
-            dimensions=options.dimensions, **write,
-        )  # fmt: skip
+            pairs,
+            images,
+            prefix,
+            provenance,
+            coders=options.coders,
+            dimensions=options.dimensions,
+            **write,
+        )
     if kind == "stratified":
         table = sampling.stratified_sample(labels, options.per_cluster, options.leave_out, seed)
         return sampling.export_stratified(table, images, prefix, provenance, **write)
@@ -215,9 +220,14 @@ def draw_sample(
         _require_column(run.assignments, options.text_column)
         table = sampling.consistency_sample(labels, options.per_cluster, seed)
         return sampling.export_consistency(
-            table, run.assignments, prefix, provenance, coders=options.coders,
-            text_column=options.text_column, **write,
-        )  # fmt: skip
+            table,
+            run.assignments,
+            prefix,
+            provenance,
+            coders=options.coders,
+            text_column=options.text_column,
+            **write,
+        )
     test = sampling.interpretability_test(
         labels, _descriptions(run), options.sets, options.set_size, seed
     )
@@ -292,7 +302,7 @@ def load_evaluation(run: Run) -> dict:
 
 
 def save_sections(run: Run, sections: dict[str, Section]) -> dict:
-    """Merge ``sections`` into ``evaluation.json``, write their tables and plots, re-render the report."""
+    """Merge ``sections`` into evaluation.json, write their tables and plots, redo the report."""
     evaluation = load_evaluation(run)
     folder = run.folder / EVALUATION_FOLDER
     folder.mkdir(exist_ok=True)
@@ -399,6 +409,13 @@ def headline(evaluation: dict) -> dict:
     return rows
 
 
+def _shown(value) -> str:
+    """Numbers to 4 significant digits, as the report shows them; None as a dash."""
+    if value is None:
+        return "–"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def _mean_sd(mean, sd) -> str:
     if mean is None:
         return "undefined in every fold"
@@ -412,8 +429,7 @@ def print_headline(rows: dict, title: str) -> None:
     table.add_column("measure")
     table.add_column("value", overflow="fold")
     for name, value in rows.items():
-        shown = f"{value:.3f}" if isinstance(value, float) else "–" if value is None else str(value)
-        table.add_row(name, shown)
+        table.add_row(name, _shown(value))
     _console().print(table)
 
 
@@ -698,7 +714,8 @@ def consistency_section(run: Run, path: Path) -> Section:
     themes = [c for c in coded.columns if c == "theme" or c.startswith("theme_")]
     if "id" not in coded.columns or not themes:
         raise SemclustError(
-            f"{path.name} needs an 'id' and a 'theme' (or theme_<coder>) column; it has {list(coded.columns)}"
+            f"{path.name} needs an 'id' and a 'theme' (or theme_<coder>) column; "
+            f"it has {list(coded.columns)}"
         )
     assignments = None
     if "cluster" in coded.columns:
@@ -719,7 +736,7 @@ def consistency_section(run: Run, path: Path) -> Section:
 
 
 def _check_clusters(coded: pd.DataFrame, run: Run, name: str) -> list[int]:
-    """The file's clusters, checked against the run: themes only mean something for the run coded."""
+    """The file's clusters, checked against the run: themes belong to the run that was coded."""
     from .sampling import cluster_labels
 
     labels = cluster_labels(run.assignments)
@@ -750,7 +767,8 @@ def internal_section(run: Run, seed: int) -> Section:
     labels = run.clustered()["cluster"].astype(int).to_numpy()
     if len(labels) != len(run.reduced):
         raise SemclustError(
-            f"run {run.id}: reduced.npy has {len(run.reduced)} rows but {len(labels)} items were clustered"
+            f"run {run.id}: reduced.npy has {len(run.reduced)} rows but {len(labels)} items "
+            "were clustered"
         )
     return Section(internal_indices(run.reduced, labels, random_state=seed))
 
@@ -784,7 +802,7 @@ def compare(
         bool, typer.Option(help="Leave out items that are outliers in either run.")
     ] = False,
 ) -> None:
-    """AMI between two runs of the same items, and their co-occurrence heatmap (Hungarian-ordered)."""
+    """AMI between two runs of the same items, and their co-occurrence heatmap (Hungarian order)."""
     from .runs import Run
 
     with _user_errors():
@@ -793,14 +811,15 @@ def compare(
         save_sections(first, {"compare": section})
         _console().print(
             f"AMI {first.id} vs {second.id}: {result['ami']:.3f} on {result['n_items']} items "
-            f"({result['only_first']} only in the first, {result['only_second']} only in the second); "
+            f"({result['only_first']} only in the first, {result['only_second']} only in the "
+            "second); "
             f"heatmap: {first.folder / EVALUATION_FOLDER / result['heatmap']}",
             highlight=False,
         )
 
 
 def compare_runs(first: Run, second: Run, drop_outliers: bool) -> tuple[dict, Section]:
-    """AMI and co-occurrence of the items both runs clustered; the ``compare`` section of ``first``."""
+    """AMI and co-occurrence of the items both runs clustered: ``first``'s ``compare`` section."""
     from .evaluate.compare import ami, cooccurrence
     from .evaluate.plots import plot_cooccurrence
     from .sampling import cluster_labels
@@ -821,9 +840,7 @@ def compare_runs(first: Run, second: Run, drop_outliers: bool) -> tuple[dict, Se
         "heatmap": heatmap,
     }
     data = {"runs": load_evaluation(first).get("compare", {}).get("runs", {}) | {second.id: result}}
-    draw = {
-        heatmap: lambda path: plot_cooccurrence(table, path, title=f"{first.id} vs {second.id}")
-    }
+    draw = {heatmap: lambda path: plot_cooccurrence(table, path)}
     return result, Section(
         data, tables={f"cooccurrence_{second.id}": table.reset_index()}, plots=draw
     )
@@ -841,7 +858,7 @@ def stability(
     ] = 0.5,
     seed: SeedOpt = 0,
 ) -> None:
-    """Recluster the current descriptions with several seeds: pairwise AMI and persisting clusters."""
+    """Recluster the current descriptions with several seeds: pairwise AMI, persisting clusters."""
     from .runs import Run
 
     with _user_errors():

@@ -220,7 +220,7 @@ def interpretability_test(
     set_size: int = INTERPRETABILITY_SET_SIZE,
     random_state=0,
 ) -> InterpretabilityTest:
-    """Draw ``n_sets`` disjoint sets of ``set_size`` items from each cluster, and letter the descriptions.
+    """``n_sets`` disjoint sets of ``set_size`` items per cluster, and the descriptions lettered.
 
     A cluster with fewer than ``n_sets * set_size`` items gives as many full sets as it
     can (a warning names it); its description is offered all the same. Sets are numbered
@@ -433,13 +433,14 @@ def export_stratified(
     overwrite: bool = False,
 ) -> list[Path]:
     """Write the stratified sample (with clusters and weights) and a blind numbered sheet."""
-    table = sample.assign(image=_paths(images, sample["id"]))
+    table = sample.copy()
+    table.insert(table.columns.get_loc("id") + 1, "image", _paths(images, sample["id"]))
     thumbs = _thumbnails(table["image"], max_side)
     cards = [
         _Card(f"Image {row.item}", [_image(thumbs, row.image, row.id)])
         for row in table.itertuples()
     ]
-    intro = "Code each image as the coding manual asks; the image number is the 'item' column of the CSV."
+    intro = "Code each image as the coding manual asks; its number is the CSV's 'item' column."
     html = _render(f"{len(table)} images", intro, [_Group("", cards)], max_side)
     paths = sample_paths(prefix, (".csv", ".html", ".json"))
     return _write_all(
@@ -610,7 +611,7 @@ def _write_all(files: dict[Path, str], overwrite: bool) -> list[Path]:
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    log.info("wrote %s", ", ".join(p.name for p in files))
+    log.debug("wrote %s", ", ".join(p.name for p in files))
     return list(files)
 
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from semclust.cli import app
 from semclust.config import RunConfig
-from semclust.pipeline import cluster_run, exemplar_flags
+from semclust.pipeline import cluster_run, exemplar_flags, relabel_by_size
 from semclust.runs import Run
 from semclust.study import Study
 
@@ -132,3 +132,8 @@ def test_ingest_adds_to_a_study_and_input_columns_are_never_overwritten(tmp_path
                       progress=False)
     assert run.assignments["input_description"].tolist() == ["red square", "blue square", "green square"]
     assert run.assignments["description"].tolist() == ["red square", "blue square", "green square"]
+
+
+def test_clusters_are_numbered_from_the_largest():
+    # sizes: 7 -> 3 items, 2 and 5 -> 2 items each (tie broken by the old label)
+    assert relabel_by_size([5, 5, -1, 2, 7, 7, 7, 2]).tolist() == [2, 2, -1, 1, 0, 0, 0, 1]

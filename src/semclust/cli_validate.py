@@ -352,61 +352,97 @@ def plain(value):
 def headline(evaluation: dict) -> dict:
     """The numbers a reader looks for first, flat, by dotted name (for the report and terminal)."""
     rows: dict[str, object] = {}
-    for dimension, score in evaluation.get("quality", {}).get("scores", {}).items():
-        value = score["score"] if score["scorable"] else f"not scorable: {score['reason']}"
-        rows[f"quality.{dimension}"] = value
-        rows[f"quality.{dimension}.pairs"] = f"{score['n_same']} same, {score['n_diff']} different"
-    for dimension, result in evaluation.get("pairs", {}).get("by_dimension", {}).items():
-        for metric in ("precision", "recall", "f1"):
-            rows[f"pairs.{dimension}.{metric}"] = result["scores"][metric]
-        cv = result["cv"]
-        rows[f"pairs.{dimension}.f1_cv"] = cv.get("reason") or _mean_sd(
-            cv["mean"]["f1"], cv["std"]["f1"]
-        )
-    for dimension, result in evaluation.get("agreement", {}).get("by_dimension", {}).items():
-        if "reason" in result:
-            rows[f"agreement.{dimension}"] = result["reason"]
-            continue
-        rows[f"agreement.{dimension}.alpha_ordinal"] = result["alpha"].get("ordinal")
-        rows[f"agreement.{dimension}.mean_kappa"] = result["mean_kappa"]
-    for column, result in evaluation.get("external", {}).get("by_column", {}).items():
-        for metric in ("ami", "ari", "nmi", "homogeneity", "completeness"):
-            rows[f"labels.{column}.{metric}"] = result["with_outliers"][metric]
-    interpretability = evaluation.get("interpretability")
-    if interpretability:
-        for metric in (
-            "accuracy",
-            "chance",
-            "mean_precision",
-            "mean_recall",
-            "mean_kappa",
-            "merged_accuracy",
-        ):
-            if interpretability.get(metric) is not None:
-                rows[f"interpretability.{metric}"] = interpretability[metric]
-    for column, result in evaluation.get("consistency", {}).get("by_column", {}).items():
-        rows[f"consistency.{column}"] = result["mean"]
-    internal = evaluation.get("internal")
-    if internal:
-        for metric in ("silhouette", "davies_bouldin", "calinski_harabasz", "s_dbw"):
-            value = internal.get(metric)
-            rows[f"internal.{metric}"] = (
-                value if value is not None else internal["reasons"].get(metric)
-            )
-    if "data_loss" in evaluation:
-        loss = evaluation["data_loss"]
-        rows["data_loss.all_clusters_kept"] = loss.get("lost_share", loss.get("reason"))
-    if "stability" in evaluation:
-        result = evaluation["stability"]
-        rows["stability.ami_mean"] = result["ami_mean"]
-        rows["stability.persistent_clusters"] = (
-            f"{result['n_persistent']} of {result['n_reference_clusters']}"
-        )
-    if "choose_k" in evaluation:
-        rows["choose_k.k"] = evaluation["choose_k"]["k"]
-    for other, result in evaluation.get("compare", {}).get("runs", {}).items():
-        rows[f"compare.{other}.ami"] = result["ami"]
+    for name, rows_of in _HEADLINES.items():
+        if name in evaluation:
+            rows |= {f"{name}.{key}": value for key, value in rows_of(evaluation[name]).items()}
     return rows
+
+
+def _quality_rows(section: dict) -> dict:
+    rows = {}
+    for dimension, score in section["scores"].items():
+        rows[dimension] = (
+            score["score"] if score["scorable"] else f"not scorable: {score['reason']}"
+        )
+        rows[f"{dimension}.pairs"] = f"{score['n_same']} same, {score['n_diff']} different"
+    return rows
+
+
+def _pair_rows(section: dict) -> dict:
+    rows = {}
+    for dimension, result in section["by_dimension"].items():
+        rows |= {f"{dimension}.{m}": result["scores"][m] for m in ("precision", "recall", "f1")}
+        cv = result["cv"]
+        rows[f"{dimension}.f1_cv"] = cv.get("reason") or _mean_sd(cv["mean"]["f1"], cv["std"]["f1"])
+    return rows
+
+
+def _agreement_rows(section: dict) -> dict:
+    rows = {}
+    for dimension, result in section["by_dimension"].items():
+        if "reason" in result:
+            rows[dimension] = result["reason"]
+        else:
+            rows[f"{dimension}.alpha_ordinal"] = result["alpha"].get("ordinal")
+            rows[f"{dimension}.mean_kappa"] = result["mean_kappa"]
+    return rows
+
+
+def _external_rows(section: dict) -> dict:
+    metrics = ("ami", "ari", "nmi", "homogeneity", "completeness")
+    return {
+        f"{column}.{metric}": result["with_outliers"][metric]
+        for column, result in section["by_column"].items()
+        for metric in metrics
+    }
+
+
+def _interpretability_rows(section: dict) -> dict:
+    metrics = ("accuracy", "chance", "mean_precision", "mean_recall", "mean_kappa")
+    return {m: section[m] for m in (*metrics, "merged_accuracy") if section.get(m) is not None}
+
+
+def _consistency_rows(section: dict) -> dict:
+    return {column: result["mean"] for column, result in section["by_column"].items()}
+
+
+def _internal_rows(section: dict) -> dict:
+    from .evaluate.internal import INDEX_NAMES
+
+    return {
+        name: section[name] if section[name] is not None else section["reasons"].get(name)
+        for name in INDEX_NAMES
+    }
+
+
+def _data_loss_rows(section: dict) -> dict:
+    return {"all_clusters_kept": section.get("lost_share", section.get("reason"))}
+
+
+def _stability_rows(section: dict) -> dict:
+    return {
+        "ami_mean": section["ami_mean"],
+        "persistent_clusters": f"{section['n_persistent']} of {section['n_reference_clusters']}",
+    }
+
+
+def _compare_rows(section: dict) -> dict:
+    return {f"{other}.ami": result["ami"] for other, result in section["runs"].items()}
+
+
+_HEADLINES: dict[str, Callable[[dict], dict]] = {
+    "quality": _quality_rows,
+    "pairs": _pair_rows,
+    "agreement": _agreement_rows,
+    "external": _external_rows,
+    "interpretability": _interpretability_rows,
+    "consistency": _consistency_rows,
+    "internal": _internal_rows,
+    "data_loss": _data_loss_rows,
+    "stability": _stability_rows,
+    "choose_k": lambda section: {"k": section["k"]},
+    "compare": _compare_rows,
+}
 
 
 def _shown(value) -> str:
@@ -557,11 +593,11 @@ def evaluation_sections(run: Run, options: EvaluateOptions) -> dict[str, Section
 
 def coded_pair_sections(run: Run, options: EvaluateOptions) -> dict[str, Section]:
     """Grimmer-King quality, pair precision/recall/F1 and coder agreement from one codes file."""
-    from .evaluate import load_codes, match_pairs
+    from .evaluate import match_pairs
     from .evaluate.agreement import consensus_codes
     from .evaluate.codes import GRADED_DIMENSIONS
 
-    codes = load_codes(options.codes, scale=options.scale)
+    codes = _load_codes(options.codes, options.scale)
     status = match_pairs(run.assignments, codes)
     pairs = codes.frame[["id_a", "id_b"]].assign(status=status.to_numpy())
     for dimension in codes.dimensions:
@@ -574,6 +610,18 @@ def coded_pair_sections(run: Run, options: EvaluateOptions) -> dict[str, Section
     sections["pairs"] = pair_score_section(run, codes, options, source)
     sections["agreement"] = agreement_section(codes, source)
     return sections
+
+
+def _load_codes(path: Path, scale: str):
+    """:func:`load_codes`, with a file pandas cannot parse reported as a user error."""
+    import pandas as pd
+
+    from .evaluate import load_codes
+
+    try:
+        return load_codes(path, scale=scale)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise SemclustError(f"cannot read the codes file {path}: {exc}") from exc
 
 
 def quality_section(
@@ -596,6 +644,8 @@ def quality_section(
 
 def pair_score_section(run: Run, codes, options: EvaluateOptions, source) -> Section:
     """Precision/recall/F1 per dimension: ``same`` at 1, graded codes at ``pair_threshold``."""
+    import pandas as pd
+
     from .evaluate import EvaluationInputError, pair_scores, pair_scores_cv
     from .evaluate.codes import BINARY_DIMENSIONS
 
@@ -620,8 +670,6 @@ def pair_score_section(run: Run, codes, options: EvaluateOptions, source) -> Sec
         "source": source | {"folds": options.folds, "seed": options.seed},
         "by_dimension": results,
     }
-    import pandas as pd
-
     return Section(data, tables={"scores": pd.DataFrame(rows)})
 
 
@@ -717,17 +765,8 @@ def consistency_section(run: Run, path: Path) -> Section:
             f"{path.name} needs an 'id' and a 'theme' (or theme_<coder>) column; "
             f"it has {list(coded.columns)}"
         )
-    assignments = None
-    if "cluster" in coded.columns:
-        coded = coded.assign(cluster=_check_clusters(coded, run, path.name))
-    else:
-        assignments = run.assignments
-    results = {
-        c: within_cluster_consistency(
-            coded[["id", c] + (["cluster"] if assignments is None else [])], assignments, theme=c
-        )
-        for c in themes
-    }
+    coded = coded.assign(cluster=_run_clusters(coded, run, path.name))
+    results = {c: within_cluster_consistency(coded[["id", "cluster", c]], theme=c) for c in themes}
     table = pd.concat(
         [r.per_cluster.assign(column=c) for c, r in results.items()], ignore_index=True
     )
@@ -735,26 +774,27 @@ def consistency_section(run: Run, path: Path) -> Section:
     return Section(data, tables={"per_cluster": table})
 
 
-def _check_clusters(coded: pd.DataFrame, run: Run, name: str) -> list[int]:
-    """The file's clusters, checked against the run: themes belong to the run that was coded."""
+def _run_clusters(coded: pd.DataFrame, run: Run, name: str) -> list[int]:
+    """Each coded item's cluster in the run; a file's own ``cluster`` column must agree.
+
+    Themes describe the clusters the coders saw, so a file drawn from another run is an
+    error, not a silently different score.
+    """
     from .sampling import cluster_labels
 
     labels = cluster_labels(run.assignments)
-    clusters = []
-    for line, (item, cluster) in enumerate(
-        zip(coded["id"], coded["cluster"], strict=True), start=2
-    ):
+    stated = coded["cluster"] if "cluster" in coded.columns else [None] * len(coded)
+    for line, (item, cluster) in enumerate(zip(coded["id"], stated, strict=True), start=2):
         if item not in labels.index:
             raise SemclustError(
                 f"line {line} of {name}: id {item!r} is not clustered in run {run.id}"
             )
-        if str(labels[item]) != cluster.strip():
+        if cluster is not None and cluster.strip() != str(labels[item]):
             raise SemclustError(
-                f"line {line} of {name}: id {item!r} is in cluster {cluster} in the file but "
+                f"line {line} of {name}: id {item!r} is in cluster {cluster!r} in the file but "
                 f"{labels[item]} in run {run.id}; was the sample drawn from another run?"
             )
-        clusters.append(int(labels[item]))
-    return clusters
+    return labels.reindex(coded["id"]).tolist()
 
 
 def internal_section(run: Run, seed: int) -> Section:
@@ -863,9 +903,9 @@ def stability(
 
     with _user_errors():
         loaded = Run.load(study, run)
-        section = stability_section(
-            loaded, study, range(seed, seed + seeds), embedder, reducer, clusterer, jaccard
-        )
+        overrides = {"embedder": embedder, "reducer": reducer, "clusterer": clusterer}
+        seed_list = list(range(seed, seed + seeds))
+        section = stability_section(loaded, study, seed_list, overrides, jaccard)
         evaluation = save_sections(loaded, {"stability": section})
         rows = {k: v for k, v in headline(evaluation).items() if k.startswith("stability.")}
         rows["stability.n_clusters_by_seed"] = ", ".join(
@@ -875,27 +915,28 @@ def stability(
 
 
 def stability_section(
-    run: Run, study: Path, seeds, embedder, reducer, clusterer, jaccard
+    run: Run, study: Path, seeds: list[int], overrides: dict, jaccard: float
 ) -> Section:
+    """Recluster the study's current embedded descriptions once per seed.
+
+    ``overrides`` replaces the run's ``embedder``, ``reducer`` or ``clusterer`` where not None.
+    """
     from .config import RunConfig
     from .evaluate.stability import stability as seed_stability
     from .pipeline import reduce_and_cluster
     from .study import Study
 
     config = RunConfig.from_dict(run.config)
-    changes = {
-        k: v
-        for k, v in {"embedder": embedder, "reducer": reducer, "clusterer": clusterer}.items()
-        if v
-    }
-    config = dataclasses.replace(config, **changes)
+    config = dataclasses.replace(config, **{k: v for k, v in overrides.items() if v})
     with Study(study) as s:
+        if s.description_source().__dict__ != run.config.get("source"):
+            log.warning("the study's descriptions have changed since run %s", run.id)
         _, X = s.embed(config.embedder, progress=False)
 
     def fit_predict(seed: int):
         return reduce_and_cluster(X, dataclasses.replace(config, seed=seed))[0]
 
-    report = seed_stability(fit_predict, list(seeds), jaccard_threshold=jaccard)
+    report = seed_stability(fit_predict, seeds, jaccard_threshold=jaccard)
     data = {
         "embedder": config.embedder,
         "reducer": config.reducer,

@@ -40,6 +40,15 @@ def reduce_and_cluster(X: np.ndarray, config: RunConfig, reducer=None, clusterer
     return labels, membership_strength(clusterer, len(labels)), reduced
 
 
+def relabel_by_size(labels: np.ndarray) -> np.ndarray:
+    """Number clusters 0, 1, ... from the largest down (ties by old label); -1 stays -1."""
+    labels = np.asarray(labels)
+    found, counts = np.unique(labels[labels >= 0], return_counts=True)
+    order = found[np.lexsort((found, -counts))]
+    mapping = {old: new for new, old in enumerate(order)}
+    return np.array([mapping.get(lab, -1) for lab in labels], dtype=int)
+
+
 def map_coordinates(X: np.ndarray, how: str, seed: int) -> np.ndarray | None:
     """2-D positions for the report's map: UMAP (cosine) or PCA of the embeddings."""
     if how == "none" or len(X) < 4:
@@ -115,6 +124,7 @@ def cluster_run(study: Study, config: RunConfig, *, reducer=None, clusterer=None
             raise SemclustError(f"only {len(ids)} items can be embedded on the {config.route} route; at least 3 are needed")
         log.info("clustering %d items with %s + %s", len(X), config.reducer, config.clusterer)
         labels, probabilities, reduced = reduce_and_cluster(X, config, reducer, clusterer)
+        labels = relabel_by_size(labels)
         extra = {}
     distance, exemplar = exemplar_flags(reduced, labels)
     source = _description_source(study)

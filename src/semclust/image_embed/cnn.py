@@ -165,11 +165,12 @@ def build_network(
 
     Returns the model and the tag that :func:`.weights.weights_tag` adds to the name.
     """
-    model = seeded(arch.build)
     if weights == RANDOM:
-        return model, weights_tag(weights, None)
+        return seeded(arch.build), weights_tag(weights, None)
     path = resolve_weights(spec, arch.weight_file, weights)
-    load_into(model, arch.read_weights(path), path, spec)
+    state = arch.read_weights(path)
+    model = seeded(arch.build)
+    load_into(model, state, path, spec)
     return model, weights_tag(weights, path)
 
 

@@ -60,4 +60,48 @@ MIGRATIONS: list[str] = [
     );
     CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # 2: annotation tasks for the coding app: units shown, coders' orders, answers by coder
+    """
+    CREATE TABLE annotation_tasks (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL CHECK (kind IN ('pairs', 'interpretability', 'consistency')),
+        source TEXT NOT NULL,
+        source_hash TEXT NOT NULL,
+        seed INTEGER NOT NULL,
+        settings TEXT NOT NULL DEFAULT '{}',
+        key TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE annotation_units (
+        task_id INTEGER NOT NULL REFERENCES annotation_tasks(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        unit TEXT NOT NULL,
+        items TEXT NOT NULL,
+        content TEXT NOT NULL DEFAULT '{}',
+        key TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (task_id, position),
+        UNIQUE (task_id, unit)
+    );
+    CREATE TABLE annotation_coders (
+        task_id INTEGER NOT NULL REFERENCES annotation_tasks(id) ON DELETE CASCADE,
+        coder TEXT NOT NULL,
+        seed INTEGER NOT NULL,
+        unit_order TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (task_id, coder)
+    );
+    CREATE TABLE annotation_answers (
+        task_id INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        coder TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('answered', 'skipped')),
+        answer TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (task_id, position, coder),
+        FOREIGN KEY (task_id, position) REFERENCES annotation_units(task_id, position) ON DELETE CASCADE,
+        FOREIGN KEY (task_id, coder) REFERENCES annotation_coders(task_id, coder) ON DELETE CASCADE
+    );
+    """,
 ]

@@ -17,13 +17,11 @@ from safetensors.torch import save_file
 from torchvision import transforms as T
 
 from semclust.errors import MissingModelError, UnknownBackendError
-from semclust.imageio import ImageReadError
 from semclust.image_embed import ImageEmbedder, embed_paths, image_embedders
 from semclust.image_embed.base import EmbeddingShapeError
-from semclust.image_embed.cnn import architecture
+from semclust.image_embed.cnn import architecture, feature_network
 from semclust.image_embed.weights import WeightsError, file_fingerprint, seeded
-
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+from semclust.imageio import ImageReadError
 
 
 @pytest.fixture(autouse=True)
@@ -100,16 +98,17 @@ def test_random_weights_are_seeded_and_leave_global_rng_alone(images):
     ("name", "dim", "size"), [("resnet18", 512, 64), ("vgg16", 4096, 32), ("xception", 2048, 71)]
 )
 def test_features_are_the_classifier_input(name, dim, size):
-    """Applying the original last layer to the embedding gives the original logits."""
+    """Applying the removed last layer to the embedding gives the original logits."""
     arch = architecture(name)
-    embedder = image_embedders.create(f"cnn:{name}", weights="random")
-    original = seeded(arch.build).eval()
+    model = seeded(arch.build).eval()
+    head = model.get_submodule(arch.head)
     batch = torch.randn(2, 3, size, size)
     with torch.inference_mode():
-        features = embedder.network(batch)
-        logits = original(batch)
-        assert features.shape == (2, dim) == (2, embedder.dim)
-        relogits = original.get_submodule(arch.head)(features)
+        logits = model(batch)
+        network, feature_dim = feature_network(model, arch.head)
+        features = network(batch)
+        relogits = head(features)
+    assert feature_dim == dim and features.shape == (2, dim)
     torch.testing.assert_close(relogits, logits, rtol=1e-4, atol=1e-5)
     if name == "vgg16":
         assert (features >= 0).all()  # fc7 after its ReLU, as Keras' fc2 outputs it
@@ -149,7 +148,7 @@ def test_missing_weights_say_which_file_where_and_how(isolated_caches):
 
 
 def test_missing_xception_names_timm_file():
-    with pytest.raises(MissingModelError, match=r"xception-43020ad28\.pth.*legacy_xception"):
+    with pytest.raises(MissingModelError, match=r"(?s)xception-43020ad28\.pth.*legacy_xception"):
         image_embedders.create("cnn:xception")
 
 
@@ -248,7 +247,9 @@ def test_places365_refuses_a_1000_class_checkpoint(tmp_path):
 
 
 def test_places365_missing_says_where_to_get_it():
-    with pytest.raises(MissingModelError, match="places2.csail.mit.edu.*resnet18_places365"):
+    with pytest.raises(
+        MissingModelError, match=r"(?s)places2\.csail\.mit\.edu.*resnet18_places365"
+    ):
         image_embedders.create("cnn:resnet18-places365")
 
 

@@ -272,5 +272,9 @@ from .cli_validate import register as _register_validate  # noqa: E402
 
 _register_validate(app)
 
+from .cli_annotate import register as _register_annotate  # noqa: E402
+
+_register_annotate(app)
+
 if __name__ == "__main__":
     app()

@@ -60,12 +60,13 @@ CONSISTENCY_PER_CLUSTER = 10
 _THUMB_WORKERS = 4
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
-RATING_HELP = (
-    "Rate each pair without guessing how a computer grouped them. Denotative: do the two "
-    "images show the same or similar visual elements? Connotative: do they refer to the same "
-    "social meaning? Code 0 = unrelated, 1 = loosely related, 2 = closely related. Same: 1 if "
-    "the two belong in one group, 0 if not. Enter the codes in the CSV row with the pair's number."
-)
+#: What coders are asked, per dimension (Arminio et al., section 2; Casas et al., 2.4).
+RATING_HELP = {
+    "denotative": "Denotative: do the two images show the same or similar visual elements?",
+    "connotative": "Connotative: do the two images refer to the same social meaning?",
+    "same": "Same: should the two images be in the same group? 1 = yes, 0 = no.",
+}
+_SCALE_HELP = "Denotative and connotative: 0 = unrelated, 1 = loosely, 2 = closely related."
 
 
 class SamplingError(SemclustError, ValueError):
@@ -374,12 +375,6 @@ def check_names(names: Sequence[str], what: str) -> list[str]:
     return names
 
 
-def sample_paths(prefix: Path, suffixes: Sequence[str]) -> dict[str, Path]:
-    """The files of a sample: ``<prefix><suffix>`` for each suffix (``.csv``, ``-key.csv``...)."""
-    prefix = Path(prefix)
-    return {s: prefix.with_name(prefix.name + s) for s in suffixes}
-
-
 def export_pairs(
     pairs: pd.DataFrame,
     images: pd.Series,
@@ -411,16 +406,14 @@ def export_pairs(
         )
         for row in table.itertuples()
     ]
-    html = _render(f"{len(table)} image pairs", RATING_HELP, [_Group("", cards)], max_side)
-    paths = sample_paths(prefix, (".csv", ".html", ".json"))
-    return _write_all(
-        {
-            paths[".csv"]: _csv(table),
-            paths[".html"]: html,
-            paths[".json"]: _sidecar(provenance, paths),
-        },
-        overwrite,
+    intro = " ".join(
+        ["Rate each pair on its own; the pairs are in random order."]
+        + [RATING_HELP[d] for d in dimensions]
+        + ([_SCALE_HELP] if set(dimensions) - {"same"} else [])
+        + ["Enter your codes in the CSV row with the pair's number."]
     )
+    html = _render(f"{len(table)} image pairs", intro, [_Group("", cards)], max_side)
+    return _write_sample(prefix, provenance, {".csv": _csv(table), ".html": html}, overwrite)
 
 
 def export_stratified(
@@ -442,15 +435,7 @@ def export_stratified(
     ]
     intro = "Code each image as the coding manual asks; its number is the CSV's 'item' column."
     html = _render(f"{len(table)} images", intro, [_Group("", cards)], max_side)
-    paths = sample_paths(prefix, (".csv", ".html", ".json"))
-    return _write_all(
-        {
-            paths[".csv"]: _csv(table),
-            paths[".html"]: html,
-            paths[".json"]: _sidecar(provenance, paths),
-        },
-        overwrite,
-    )
+    return _write_sample(prefix, provenance, {".csv": _csv(table), ".html": html}, overwrite)
 
 
 def export_consistency(
@@ -491,15 +476,7 @@ def export_consistency(
         "in the 'theme' column of the CSV. Use the same wording for the same theme."
     )
     html = _render(f"{len(table)} items in {len(groups)} clusters", intro, groups, max_side)
-    paths = sample_paths(prefix, (".csv", ".html", ".json"))
-    return _write_all(
-        {
-            paths[".csv"]: _csv(table),
-            paths[".html"]: html,
-            paths[".json"]: _sidecar(provenance, paths),
-        },
-        overwrite,
-    )
+    return _write_sample(prefix, provenance, {".csv": _csv(table), ".html": html}, overwrite)
 
 
 def export_interpretability(
@@ -543,14 +520,14 @@ def export_interpretability(
     )
     legend = list(zip(test.letters["letter"], test.letters["description"], strict=True))
     html = _render(f"{len(sets)} image sets", intro, [_Group("", cards)], max_side, legend)
-    paths = sample_paths(prefix, (".html", "-answers.csv", "-key.csv", "-letters.csv", ".json"))
-    return _write_all(
+    return _write_sample(
+        prefix,
+        provenance,
         {
-            paths[".html"]: html,
-            paths["-answers.csv"]: _csv(answers),
-            paths["-key.csv"]: _csv(key),
-            paths["-letters.csv"]: _csv(test.letters),
-            paths[".json"]: _sidecar(provenance, paths),
+            ".html": html,
+            "-answers.csv": _csv(answers),
+            "-key.csv": _csv(key),
+            "-letters.csv": _csv(test.letters),
         },
         overwrite,
     )
@@ -595,9 +572,13 @@ def _csv(table: pd.DataFrame) -> str:
     return table.to_csv(index=False)
 
 
-def _sidecar(provenance: Provenance, paths: dict[str, Path]) -> str:
-    files = [p.name for s, p in paths.items() if s != ".json"]
-    return json.dumps(provenance.to_dict() | {"files": files}, indent=2, default=str)
+def _write_sample(prefix: Path, provenance: Provenance, contents: dict, overwrite: bool):
+    """Write ``<prefix><suffix>`` for each of ``contents``, and the sidecar ``<prefix>.json``."""
+    prefix = Path(prefix)
+    files = {prefix.with_name(prefix.name + suffix): text for suffix, text in contents.items()}
+    record = provenance.to_dict() | {"files": [path.name for path in files]}
+    files[prefix.with_name(prefix.name + ".json")] = json.dumps(record, indent=2, default=str)
+    return _write_all(files, overwrite)
 
 
 def _write_all(files: dict[Path, str], overwrite: bool) -> list[Path]:

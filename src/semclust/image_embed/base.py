@@ -139,7 +139,9 @@ class TorchImageEmbedder:
 
         chunks = [np.empty((0, self.dim), dtype=np.float32)]
         for start in range(0, len(images), self.batch_size):
-            batch = torch.stack([self.preprocess(img) for img in images[start : start + self.batch_size]])
+            batch = torch.stack(
+                [self.preprocess(img) for img in images[start : start + self.batch_size]]
+            )
             with torch.inference_mode():
                 features = self._features(batch.to(self.device))
             chunks.append(features.float().cpu().numpy())

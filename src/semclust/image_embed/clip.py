@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import MissingModelError, UnknownBackendError, require
+from ..errors import UnknownBackendError, require
 from .base import TorchImageEmbedder
 from .weights import RANDOM, WeightFile, WeightsError, resolve_weights, seeded, weights_tag
 
@@ -75,7 +75,9 @@ def weight_file(model_name: str, tag: str, pretrained_cfg: dict[str, Any]) -> We
     """Where open_clip publishes and caches the weights of ``model_name`` / ``tag``."""
     repo, hf_name = os.path.split(pretrained_cfg["hf_hub"])
     hf_name = hf_name or "open_clip_pytorch_model.bin"
-    names = (_safetensors_name(hf_name), hf_name) if hf_name.endswith((".bin", ".pth")) else (hf_name,)
+    names = (
+        (_safetensors_name(hf_name), hf_name) if hf_name.endswith((".bin", ".pth")) else (hf_name,)
+    )
     preferred = names[0]
     return WeightFile(
         filename=f"open_clip_{model_name}_{tag}{Path(preferred).suffix}",
@@ -122,11 +124,8 @@ def create(
     cfg = open_clip.get_pretrained_cfg(model_name, tag) if tag else {}
     path = None
     if weights != RANDOM:
-        if weights is None and not tag:
-            raise MissingModelError(
-                f"{spec} has no published weights in open_clip; pass a checkpoint as weights=PATH"
-            )
-        path = resolve_weights(spec, weight_file(model_name, tag, cfg), weights)
+        published = weight_file(model_name, tag, cfg) if tag else None
+        path = resolve_weights(spec, published, weights)
     model, preprocess = _build(open_clip, model_name, path, cfg)
     return ClipEmbedder(
         spec + weights_tag(weights, path),

@@ -100,9 +100,7 @@ def _torchvision(name: str, head: str, **build_kwargs: Any) -> Architecture:
 def _imagenet_preprocess(published: Any, image_size: int | None) -> Preprocess:
     if image_size is None:
         return published.transforms()
-    return published.transforms(
-        crop_size=image_size, resize_size=round(image_size * RESIZE_RATIO)
-    )
+    return published.transforms(crop_size=image_size, resize_size=round(image_size * RESIZE_RATIO))
 
 
 def _places365() -> Architecture:

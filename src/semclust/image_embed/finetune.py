@@ -64,7 +64,9 @@ def read_labels(
     table = pd.read_csv(csv_path)
     if "image" not in table.columns:
         raise LabelFileError(f"{csv_path} has no 'image' column (columns: {list(table.columns)})")
-    names = list(labels) if labels is not None else [c for c in table.columns if c not in ID_COLUMNS]
+    names = (
+        list(labels) if labels is not None else [c for c in table.columns if c not in ID_COLUMNS]
+    )
     missing = [name for name in names if name not in table.columns]
     if missing or not names:
         raise LabelFileError(f"{csv_path}: label columns {missing or names} not found")
@@ -83,7 +85,7 @@ def _binary(column: pd.Series, name: str, csv_path: Path) -> np.ndarray:
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise LabelFileError(
             f"{csv_path}, data row {row + 1}, column '{name}': label must be 0 or 1, "
-            f"got {column.iloc[row]!r}"
+            f"got '{column.iloc[row]}'"
         )
     if numeric.nunique() < 2:
         logger.warning("label %r has the same value for every image: it teaches nothing", name)
@@ -151,7 +153,9 @@ def finetune(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         _replace_head(model, arch, len(names))
-        losses = _train(model, inputs, torch.from_numpy(targets), epochs, lr, batch_size, seed, progress)
+        losses = _train(
+            model, inputs, torch.from_numpy(targets), epochs, lr, batch_size, seed, progress
+        )
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(

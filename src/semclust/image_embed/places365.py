@@ -51,4 +51,3 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
             f"classes, found {found}"
         )
     return state
-

@@ -82,8 +82,10 @@ def torch_hub_checkpoints() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
-def resolve_weights(spec: str, weight_file: WeightFile, weights: str | Path | None) -> Path:
+def resolve_weights(spec: str, weight_file: WeightFile | None, weights: str | Path | None) -> Path:
     """The local weights file for ``spec``: the explicit one, or the first cached copy found.
+
+    ``weight_file`` is ``None`` for a model without published weights.
 
     Raises
     ------
@@ -96,6 +98,8 @@ def resolve_weights(spec: str, weight_file: WeightFile, weights: str | Path | No
         if not path.is_file():
             raise MissingModelError(f"{spec}: weights file not found: {path}")
         return path
+    if weight_file is None:
+        raise MissingModelError(f"{spec} has no published weights; pass a file as weights=PATH")
     searched = _candidates(weight_file)
     for path in searched:
         if path.is_file():

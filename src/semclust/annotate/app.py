@@ -1,0 +1,314 @@
+"""The coding app: coders answer a task's units one at a time in a browser.
+
+A local tool with no passwords: a coder types a name and gets the units of the task in
+an order of their own. Every answer is written to the study database when it is
+submitted, so closing the tab loses nothing. Pages are rendered on the server from
+Jinja2 templates (autoescaped: post text, descriptions and names are untrusted); a few
+lines of inline JavaScript add keyboard shortcuts and nothing else, so the forms work
+without it.
+
+Images are served by item id only, and only for the items of the task: ``/image/<id>``
+looks the id up in the study and re-encodes the picture as JPEG (upright, small, without
+EXIF metadata), so no path from a URL ever reaches the file system.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import secrets
+from collections.abc import Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import parse_qs, quote
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from ..imageio import ImageReadError, downscale, jpeg_bytes, open_image
+from ..report import _environment
+from .tasks import (
+    AnnotationError,
+    AnnotationStore,
+    Task,
+    check_coder,
+    next_index,
+    parse_answer,
+    progress,
+    scale_labels,
+    study_images,
+    themes_used,
+)
+
+log = logging.getLogger(__name__)
+
+#: Longest side of the images shown to coders, in pixels.
+IMAGE_SIDE = 1024
+#: Keyboard shortcuts of each pair dimension, code 0 first (left hand, right hand).
+SHORTCUTS = {"denotative": ("a", "s", "d"), "connotative": ("j", "k", "l"), "same": ("n", "y")}
+QUESTIONS = {
+    "denotative": "Denotative: do the two images show the same or similar visual elements?",
+    "connotative": "Connotative: do the two images refer to the same social meaning?",
+    "same": "Do the two images belong in one group?",
+}
+#: Largest form body accepted: an answer is a few short fields.
+MAX_FORM_BYTES = 16_384
+_TEMPLATES = {
+    "pairs": "annotate_pairs.html.j2",
+    "interpretability": "annotate_interpretability.html.j2",
+    "consistency": "annotate_consistency.html.j2",
+}
+
+
+def create_app(
+    study: str | Path,
+    task_name: str,
+    *,
+    allowed_hosts: Sequence[str] | None = None,
+    image_side: int = IMAGE_SIDE,
+) -> FastAPI:
+    """The app serving task ``task_name`` of ``study`` (load it first with ``load_task``).
+
+    ``allowed_hosts`` restricts the ``Host`` header (e.g. to ``127.0.0.1`` and
+    ``localhost``), which stops a web page from reaching the app through DNS rebinding.
+    """
+    with AnnotationStore(study) as probe:
+        task = probe.task(task_name)
+    images = {i: p for i, p in study_images(study).items() if i in task.item_ids}
+    pages = _Pages(task)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        pages.store = AnnotationStore(study)  # one connection per serving, closed at shutdown
+        try:
+            yield
+        finally:
+            pages.store.close()
+
+    app = FastAPI(
+        title=f"semclust coding: {task.name}",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    if allowed_hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
+    app.middleware("http")(_security_headers)
+
+    @app.get("/", response_class=HTMLResponse)
+    def login(request: Request) -> HTMLResponse:
+        return pages.login(request)
+
+    @app.post("/start")
+    async def start(request: Request) -> Response:
+        name = (await _form(request)).get("coder", "").strip()
+        try:
+            check_coder(name)
+        except AnnotationError as exc:
+            return pages.login(request, error=str(exc), status_code=400)
+        return _redirect(f"/code/{name}")
+
+    @app.get("/code/{coder}")
+    def resume(coder: str) -> Response:
+        return pages.next_page(_coder(coder), after=0)
+
+    @app.get("/code/{coder}/units", response_class=HTMLResponse)
+    def units(request: Request, coder: str) -> HTMLResponse:
+        return pages.units(request, _coder(coder))
+
+    @app.get("/code/{coder}/{number:int}", response_class=HTMLResponse)
+    def unit(request: Request, coder: str, number: int) -> HTMLResponse:
+        return pages.unit(request, _coder(coder), number)
+
+    @app.post("/code/{coder}/{number:int}")
+    async def answer(request: Request, coder: str, number: int) -> Response:
+        return pages.answer(request, _coder(coder), number, await _form(request))
+
+    @app.get("/image/{item_id:path}")
+    def image(item_id: str) -> Response:
+        path = images.get(item_id)
+        if path is None:
+            raise HTTPException(404, "no such image in this task")
+        try:
+            data = _jpeg(path, os.stat(path).st_mtime_ns, image_side)
+        except (OSError, ImageReadError) as exc:
+            log.warning("cannot show image %s: %s", item_id, exc)
+            raise HTTPException(404, "the image file cannot be read") from None
+        return Response(
+            data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
+        )
+
+    return app
+
+
+class _Pages:
+    """Renders the pages of one task; knows each coder's order and progress."""
+
+    def __init__(self, task: Task):
+        self.task = task
+        self.store: AnnotationStore | None = None  # opened by the app's lifespan
+
+    def login(self, request: Request, error: str | None = None, status_code: int = 200):
+        coders = [
+            (c, progress(self.task, self.store.answers(self.task, c)))
+            for c in self.store.coders(self.task)
+        ]
+        return self._render(
+            request, "annotate_login.html.j2", status_code, coders=coders, error=error
+        )
+
+    def answer(self, request: Request, coder: str, number: int, form: dict[str, str]) -> Response:
+        """Store the answer (or the skip) to unit ``number``, then go to the next open unit."""
+        position = self.position(coder, number)
+        try:
+            value = None if form.get("action") == "skip" else parse_answer(self.task, form)
+        except AnnotationError as exc:
+            return self.unit(request, coder, number, error=str(exc), status_code=400)
+        self.store.save(self.task, coder, position, value)
+        return self.next_page(coder, after=number)
+
+    def next_page(self, coder: str, after: int) -> RedirectResponse:
+        """The coder's next open unit after number ``after`` (0: from the start), or the list."""
+        order = self.store.coder_order(self.task, coder)
+        index = next_index(order, self.store.answers(self.task, coder), after - 1)
+        return _redirect(f"/code/{coder}/units" if index is None else f"/code/{coder}/{index + 1}")
+
+    def position(self, coder: str, number: int) -> int:
+        """The unit position shown as number ``number`` (1-based) in the coder's order."""
+        order = self.store.coder_order(self.task, coder)
+        if not 1 <= number <= len(order):
+            raise HTTPException(404, f"this task has units 1 to {len(order)}")
+        return order[number - 1]
+
+    def unit(
+        self,
+        request: Request,
+        coder: str,
+        number: int,
+        error: str | None = None,
+        status_code: int = 200,
+    ) -> HTMLResponse:
+        position = self.position(coder, number)
+        answers = self.store.answers(self.task, coder)
+        saved = next((a.value for a in answers if a.position == position), None)
+        unit = self.task.units[position]
+        context = {
+            "coder": coder,
+            "number": number,
+            "progress": progress(self.task, answers),
+            "images": [image_url(i) for i in unit.items],
+            "text": unit.content.get("text"),
+            "saved": saved or {},
+            "error": error,
+        }
+        context |= self._questions(answers)
+        return self._render(request, _TEMPLATES[self.task.kind], status_code, **context)
+
+    def _questions(self, answers) -> dict:
+        """What the kind asks: scales with shortcuts, lettered descriptions, or known themes."""
+        settings = self.task.spec.settings
+        if self.task.kind == "pairs":
+            return {
+                "scales": [
+                    {"name": d, "question": QUESTIONS[d], "options": _options(d)}
+                    for d in settings["dimensions"]
+                ]
+            }
+        if self.task.kind == "interpretability":
+            return {"descriptions": settings["descriptions"]}
+        return {"themes": themes_used(answers)}
+
+    def units(self, request: Request, coder: str) -> HTMLResponse:
+        order = self.store.coder_order(self.task, coder)
+        answers = self.store.answers(self.task, coder)
+        status = {a.position: a.status for a in answers}
+        rows = [(number, status.get(p, "open")) for number, p in enumerate(order, start=1)]
+        return self._render(
+            request,
+            "annotate_units.html.j2",
+            200,
+            coder=coder,
+            rows=rows,
+            progress=progress(self.task, answers),
+        )
+
+    def _render(self, request: Request, template: str, status_code: int, **context) -> HTMLResponse:
+        html = (
+            _environment()
+            .get_template(template)
+            .render(
+                task={"name": self.task.name, "kind": self.task.kind, "size": len(self.task.units)},
+                nonce=request.state.nonce,
+                **context,
+            )
+        )
+        return HTMLResponse(html, status_code=status_code)
+
+
+def _options(dimension: str) -> list[dict]:
+    """The codes of a scale with their labels and keys, code 0 first."""
+    labels = scale_labels(dimension)
+    return [
+        {"code": code, "label": label, "key": key}
+        for code, (label, key) in enumerate(zip(labels, SHORTCUTS[dimension], strict=True))
+    ]
+
+
+def image_url(item_id: str) -> str:
+    """``/image/<id>`` with every special character escaped, ``/`` included."""
+    return "/image/" + quote(item_id, safe="")
+
+
+async def _security_headers(request: Request, call_next):
+    """A nonce-based CSP (only the page's own script and style run), no framing, no referrer."""
+    request.state.nonce = secrets.token_urlsafe(16)
+    if request.method == "POST" and not _same_origin(request):
+        return Response("cross-site form submission refused", status_code=403)
+    response = await call_next(request)
+    nonce = request.state.nonce
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; img-src 'self'; style-src 'nonce-{nonce}'; "
+        f"script-src 'nonce-{nonce}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _same_origin(request: Request) -> bool:
+    """A form posted from this app, not from another site the coder has open."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    return origin is None or origin == f"{request.url.scheme}://{request.headers.get('host')}"
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """A URL-encoded form as one value per field (no multipart: answers are short text)."""
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise HTTPException(413, "form too large")
+    fields = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    return {name: values[-1] for name, values in fields.items()}
+
+
+def _coder(name: str) -> str:
+    """A coder name from a URL; anything a start page would refuse is not a page."""
+    try:
+        check_coder(name)
+    except AnnotationError:
+        raise HTTPException(404, "no such coder page") from None
+    return name
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+@functools.lru_cache(maxsize=128)
+def _jpeg(path: str, mtime_ns: int, side: int) -> bytes:
+    """The picture as a small upright JPEG; keyed on mtime so an edited file is re-read."""
+    return jpeg_bytes(downscale(open_image(path), side))

@@ -1,0 +1,113 @@
+"""Coders' answers as the files the evaluation reads.
+
+* pairs -> the codes file of :mod:`semclust.evaluate.codes` (``id_a``, ``id_b``,
+  ``<dimension>_<coder>`` on the stored 0-2 scale), read by ``semclust evaluate --codes``;
+* interpretability -> the evaluators' letters in the layout of the sample's
+  ``-answers.csv`` (``set_id`` and one column per evaluator), read by ``semclust evaluate
+  --interpretability FILE --key KEY``; or, with ``clusters=True``, the table
+  :func:`semclust.evaluate.score_interpretability` takes (``set_id``, ``true_cluster``
+  from the key, each evaluator's chosen cluster);
+* consistency -> ``id``, ``cluster`` (when the sample had it) and ``theme_<coder>``, read by
+  ``semclust evaluate --consistency``.
+
+Only units that at least one coder answered are written; a skip is an empty cell.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from .tasks import AnnotationError, AnnotationStore, Answer, Task
+
+log = logging.getLogger(__name__)
+
+
+def export_answers(store: AnnotationStore, name: str, *, clusters: bool = False) -> pd.DataFrame:
+    """The answers to task ``name`` as the table its evaluation reads (see the module doc)."""
+    task = store.task(name)
+    coders, answers = store.coders(task), store.answers(task)
+    if not any(a.status == "answered" for a in answers):
+        raise AnnotationError(f"task {name!r} has no answers yet: nothing to export")
+    if task.kind == "pairs":
+        return pair_codes(task, coders, answers)
+    if task.kind == "interpretability":
+        if clusters:
+            return interpretability_table(task, coders, answers)
+        return interpretability_letters(task, coders, answers)
+    return consistency_themes(task, coders, answers)
+
+
+def pair_codes(task: Task, coders: Sequence[str], answers: Sequence[Answer]) -> pd.DataFrame:
+    """``pair``, ``id_a``, ``id_b`` and ``<dimension>_<coder>`` codes (0-2; 0/1 for same)."""
+    dimensions = task.spec.settings["dimensions"]
+    table = _frame(
+        task, answers, lambda u: {"pair": u.unit, "id_a": u.items[0], "id_b": u.items[1]}
+    )
+    for dimension in dimensions:
+        for coder in coders:
+            table[f"{dimension}_{coder}"] = _values(table, answers, coder, dimension, "Int64")
+    return table.drop(columns="position")
+
+
+def interpretability_letters(
+    task: Task, coders: Sequence[str], answers: Sequence[Answer]
+) -> pd.DataFrame:
+    """``set_id`` and each evaluator's letter: the sample's ``-answers.csv``, filled in."""
+    table = _frame(task, answers, lambda u: {"set_id": u.unit})
+    for coder in coders:
+        table[coder] = _values(table, answers, coder, "letter", "string")
+    return table.drop(columns="position")
+
+
+def interpretability_table(
+    task: Task, coders: Sequence[str], answers: Sequence[Answer]
+) -> pd.DataFrame:
+    """``set_id``, ``true_cluster`` and each evaluator's cluster: what scoring takes."""
+    to_cluster = task.spec.key["clusters"]
+    table = _frame(
+        task, answers, lambda u: {"set_id": u.unit, "true_cluster": u.key["true_cluster"]}
+    )
+    for coder in coders:
+        letters = _values(table, answers, coder, "letter", "string")
+        table[coder] = letters.map(to_cluster.get, na_action="ignore").astype("Int64")
+    return table.drop(columns="position")
+
+
+def consistency_themes(
+    task: Task, coders: Sequence[str], answers: Sequence[Answer]
+) -> pd.DataFrame:
+    """``id``, ``cluster`` (when the sample had one) and ``theme_<coder>``."""
+    table = _frame(task, answers, lambda u: {"id": u.unit} | u.key)
+    for coder in coders:
+        table[f"theme_{coder}"] = _values(table, answers, coder, "theme", "string")
+    return table.drop(columns="position")
+
+
+def write_table(table: pd.DataFrame, out: str | Path, *, overwrite: bool = False) -> Path:
+    """Write ``table`` as CSV; an existing file is kept unless ``overwrite``."""
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise AnnotationError(f"{out} exists; choose another --out or use --force")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False)
+    log.info("wrote %d rows to %s", len(table), out)
+    return out
+
+
+def _frame(task: Task, answers: Sequence[Answer], columns) -> pd.DataFrame:
+    """One row per answered unit, in the sample's order, with ``columns(unit)`` filled in."""
+    answered = {a.position for a in answers if a.status == "answered"}
+    rows = [{"position": u.position} | columns(u) for u in task.units if u.position in answered]
+    return pd.DataFrame(rows)
+
+
+def _values(
+    table: pd.DataFrame, answers: Sequence[Answer], coder: str, field: str, dtype: str
+) -> pd.Series:
+    """One coder's ``field`` per row of ``table`` (missing where not answered)."""
+    given = {a.position: a.value[field] for a in answers if a.coder == coder and a.value}
+    return pd.Series([given.get(p) for p in table["position"]], index=table.index, dtype=dtype)

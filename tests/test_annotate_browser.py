@@ -1,0 +1,160 @@
+"""End to end in a real browser: headless Chromium codes two pairs with keys and the mouse.
+
+Skipped, with the reason, where Chromium, chromedriver or selenium is missing.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from semclust import sampling
+from semclust.annotate import AnnotationStore, create_app, export_answers, load_task
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
+    pytest.skip(
+        f"needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)",
+        allow_module_level=True,
+    )
+webdriver = pytest.importorskip(
+    "selenium.webdriver", reason="needs selenium (pip install selenium)"
+)
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+@pytest.fixture
+def served(tmp_path, make_image):
+    """A study with a 4-pair task, served by uvicorn on a free 127.0.0.1 port in a thread."""
+    import uvicorn
+
+    from semclust.study import Study
+
+    for i in range(6):
+        make_image(tmp_path / "images" / f"img{i}.png", size=(320, 240), seed=i)
+    folder = tmp_path / "study"
+    with Study(folder) as s:
+        s.ingest(tmp_path / "images", progress=False)
+        images = s.items().set_index("id")["image"]
+    pairs = sampling.draw_pairs(images.index.tolist(), 4, random_state=0)
+    prefix = tmp_path / "pairs"
+    sampling.export_pairs(
+        pairs, images, prefix, sampling.Provenance("pairs", "s", None, 0), coders=["ann"]
+    )
+    with AnnotationStore(folder) as store:
+        task = load_task(store, folder, prefix.with_name("pairs.csv"))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    app = create_app(folder, task.name, allowed_hosts=["127.0.0.1", "localhost"])
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}", folder, task
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture
+def browser(tmp_path):
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--window-size=1280,900",
+    ):
+        options.add_argument(flag)
+    service = webdriver.ChromeService(executable_path=str(CHROMEDRIVER))
+    driver = webdriver.Chrome(service=service, options=options)
+    driver.set_page_load_timeout(20)
+    yield driver
+    driver.quit()
+
+
+def _wait_for_path(driver, path: str) -> None:
+    WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith(path))
+
+
+def _progress(driver) -> str:
+    return driver.find_element(By.ID, "progress-text").text
+
+
+def _checked(driver) -> set[str]:
+    return {e.get_attribute("id") for e in driver.find_elements(By.CSS_SELECTOR, "input:checked")}
+
+
+def test_code_two_pairs_with_keys_and_mouse(served, browser, tmp_path):
+    base, folder, task = served
+    browser.get(base + "/")
+    name = browser.find_element(By.ID, "coder")
+    name.send_keys("ann", Keys.ENTER)
+    _wait_for_path(browser, "/code/ann/1")
+    assert _progress(browser) == "0 of 4 done"
+    loaded = browser.execute_script(
+        "return Array.from(document.images).map(i => i.complete && i.naturalWidth)"
+    )
+    assert loaded == [320, 320]  # both images of the pair arrived and decoded
+
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys("d")  # denotative: closely related
+    body.send_keys("k")  # connotative: loosely related
+    assert _checked(browser) == {"denotative-2", "connotative-1"}
+    body.send_keys(Keys.ENTER)
+    _wait_for_path(browser, "/code/ann/2")
+    assert _progress(browser) == "1 of 4 done"
+
+    browser.find_element(By.CSS_SELECTOR, "label[for=denotative-0]").click()
+    browser.find_element(By.CSS_SELECTOR, "label[for=connotative-2]").click()
+    browser.find_element(By.ID, "save").click()
+    _wait_for_path(browser, "/code/ann/3")
+
+    browser.refresh()
+    assert _progress(browser) == "2 of 4 done"
+    browser.get(base + "/code/ann")  # a return visit resumes at the first open unit
+    _wait_for_path(browser, "/code/ann/3")
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_LEFT)
+    _wait_for_path(browser, "/code/ann/2")
+    assert _checked(browser) == {"denotative-0", "connotative-2"}
+    assert browser.execute_script("return document.getElementById('progress').value") == 2
+    shot = tmp_path / "annotate.png"
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+    shutil.copy(shot, tmp_path / "annotate_screenshot.png")
+
+    with AnnotationStore(folder) as store:
+        codes = export_answers(store, task.name)
+        order = store.coder_order(task, "ann")
+    by_pair = {
+        (a, b): (d, c)
+        for a, b, d, c in zip(
+            codes["id_a"],
+            codes["id_b"],
+            codes["denotative_ann"],
+            codes["connotative_ann"],
+            strict=True,
+        )
+    }
+    first, second = (task.units[p].items for p in order[:2])
+    assert by_pair == {first: (2, 1), second: (0, 2)}
+    assert re.fullmatch(r"\d+", str(codes["pair"].iloc[0]))

@@ -438,3 +438,26 @@ def test_cli_export_tasks_and_serve(pairs_task, tmp_path, monkeypatch, caplog):
         assert client.get("/").status_code == 400  # DNS rebinding: foreign Host refused
     with TestClient(served["app"], base_url="http://127.0.0.1:8765") as client:
         assert client.get("/").status_code == 200
+
+
+def test_grouped_consistency_keeps_clusters_together(study, tmp_path):
+    folder, images = study
+    labels = pd.Series([9001] * 4 + [9002] * 3 + [9003] * 3, index=images.index[:10])
+    sample = sampling.consistency_sample(labels, per_cluster=3, random_state=0)
+    items = pd.DataFrame({"id": images.index, "image": images.to_numpy()})
+    prefix = tmp_path / "s" / "grouped"
+    sampling.export_consistency(sample, items, prefix, _provenance("consistency", "r"))
+    with AnnotationStore(folder) as store:
+        task = load_task(store, folder, prefix.with_name("grouped.csv"), grouped=True)
+        order = store.coder_order(task, "ann")
+    clusters = [task.units[p].key["cluster"] for p in order]
+    runs = [c for i, c in enumerate(clusters) if i == 0 or c != clusters[i - 1]]
+    assert sorted(runs) == ["9001", "9002", "9003"]  # each cluster in one stretch
+    with _client(folder, task.name) as client:
+        pages = [client.get(f"/code/ann/{n}").text for n in (1, 3, 4, 9)]
+    groups = [re.search(r"Group (\d) of 3", page).group(1) for page in pages]
+    assert groups == ["1", "1", "2", "3"]
+    assert not any(c in page for page in pages for c in ("9001", "9002", "9003"))
+    pd.DataFrame({"id_a": ["img00.png"], "id_b": ["img02.png"]}).to_csv(tmp_path / "p.csv")
+    with pytest.raises(AnnotationError, match="only a consistency sample"):
+        read_sample(tmp_path / "p.csv", grouped=True)

@@ -55,6 +55,9 @@ def test_recovers_blobs_of_very_different_sizes(unequal_blobs):
     # Discovery order is largest first: the 2000-point blob is cluster 0.
     assert np.bincount(blob_labels[blob_labels >= 0]).argmax() == 0
     assert np.all(blob_labels[y == 0] == 0)
+    for c in range(model.n_clusters_):
+        members = X[model.labels_ == c]
+        np.testing.assert_allclose(model.cluster_centers_[c], members.mean(axis=0))
 
 
 def test_matches_hand_trace():
@@ -143,16 +146,13 @@ def test_candidate_ks_capped_by_distinct_items_and_max_k():
 
 
 def test_same_seed_same_labels():
-    X = np.random.RandomState(3).normal(size=(300, 4))
-    params = dict(sample_size=60, step_size=2, similarity_threshold=0.2, stop_size=10)
+    X, _ = make_blobs(n_samples=200, n_features=4, centers=6, cluster_std=2.5, random_state=3)
+    params = dict(sample_size=60, step_size=2, convergence_window=2, similarity_threshold=0.5)
     first = IterativeKMeans(**params, random_state=7).fit(X)
-    second = IterativeKMeans(**params, random_state=7).fit(X)
-    assert len(first.history_) >= 2  # several samples and fits, so seeding matters
-    np.testing.assert_array_equal(first.labels_, second.labels_)
-    pd.testing.assert_frame_equal(first.history_, second.history_)
-    np.testing.assert_array_equal(
-        IterativeKMeans(**params, random_state=7).fit_predict(X), first.labels_
-    )
+    second = IterativeKMeans(**params, random_state=7).fit_predict(X)
+    assert len(first.history_) >= 2  # several samples and k-means fits, so seeding matters
+    np.testing.assert_array_equal(first.labels_, second)
+    assert first.labels_.dtype.kind == "i"
 
 
 def test_stops_when_no_cluster_is_kept():
@@ -170,14 +170,6 @@ def test_fewer_items_than_stop_size_are_all_outliers():
     assert list(model.history_.columns) == HISTORY_COLUMNS
     assert model.history_.empty
     assert model.n_iter_ == 0
-
-
-def test_cluster_centers_are_member_means(unequal_blobs):
-    X, _ = unequal_blobs
-    model = IterativeKMeans(sample_size=300, step_size=1, similarity_threshold=0.5, random_state=1)
-    labels = model.fit_predict(X[::5])
-    for c in range(model.n_clusters_):
-        np.testing.assert_allclose(model.cluster_centers_[c], X[::5][labels == c].mean(axis=0))
 
 
 @pytest.mark.parametrize(

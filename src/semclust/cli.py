@@ -276,5 +276,9 @@ from .cli_annotate import register as _register_annotate  # noqa: E402
 
 _register_annotate(app)
 
+from .cli_grid import register as _register_grid  # noqa: E402
+
+_register_grid(app)
+
 if __name__ == "__main__":
     app()

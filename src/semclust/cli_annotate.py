@@ -63,6 +63,13 @@ def serve(
         str | None, typer.Option(help="Task name (default: the file name without .csv).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the coders' unit orders.")] = 0,
+    grouped: Annotated[
+        bool,
+        typer.Option(
+            help="consistency: show each cluster's items together (Zhang and Leung's "
+            "procedure) instead of mixing all clusters."
+        ),
+    ] = False,
     host: Annotated[
         str, typer.Option(help="Address to listen on; 127.0.0.1 keeps it on this machine.")
     ] = "127.0.0.1",
@@ -75,7 +82,7 @@ def serve(
 
     with _user_errors():
         with AnnotationStore(study) as store:
-            loaded = load_task(store, study, task, name=name, seed=seed)
+            loaded = load_task(store, study, task, name=name, seed=seed, grouped=grouped)
         loopback = is_loopback(host)
         if not loopback:
             log.warning(
@@ -88,7 +95,7 @@ def serve(
         )
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         _console().print(
-            f"task [bold]{loaded.name}[/]: {len(loaded.units)} {loaded.kind} units. "
+            f"task [bold]{loaded.name}[/]: {len(loaded.units)} units to code ({loaded.kind}). "
             f"Coders open http://{shown}:{port}/  (Ctrl-C stops the app; answers are saved)",
             highlight=False,
         )
@@ -116,6 +123,12 @@ def export(
         table = export_answers(store, task, clusters=clusters)
         write_table(table, out, overwrite=force)
         _console().print(f"wrote {len(table)} answered units to {out}", highlight=False)
+        graded = table.filter(regex=r"^(denotative|connotative)_")
+        if graded.size and graded.min().min() >= 1:
+            _console().print(
+                "no coder used code 0: tell `semclust evaluate` the scale with --scale 0-2",
+                highlight=False,
+            )
 
 
 @annotate_app.command("tasks")

@@ -204,6 +204,9 @@ def iterative_kmeans(
         if not kept:
             break
         left = left[labels[left] == -1]
+    else:  # the loop condition ended it: the stop size, or max_iter when items are still left
+        if len(left) >= max(stop_size, _MIN_ITEMS):
+            logger.warning("max_iter=%d reached; %d items left are outliers", max_iter, len(left))
     history = pd.DataFrame(rows, columns=HISTORY_COLUMNS).astype(
         {c: "int64" for c in HISTORY_COLUMNS[:4]} | {"mean_kept_size": "float64"}
     )
@@ -240,12 +243,13 @@ class IterativeKMeans(ClusterMixin, BaseEstimator):
         embeddings). Low-dimensional UMAP embeddings have far higher silhouettes, so a
         higher value (e.g. 0.3-0.5) is usually needed there.
     stop_size : int, default=20
-        *Stop Size*: iterate while at least this many items are left; the rest become
-        outliers.
+        *Stop Size*: iterate while at least this many (and at least three) items are
+        left; the rest become outliers.
     max_k : int, default=300
         Safety bound on K (not in the paper; its preliminary scan went up to 300).
     max_iter : int, default=100
-        Safety bound on iterations (not in the paper; its best model needed 33).
+        Safety bound on iterations (not in the paper; its best model needed 33). Items
+        still left when it is reached become outliers.
     random_state : int, RandomState instance or None, default=None
         Seeds the samples and every k-means fit; the same seed gives the same labels.
 
@@ -321,7 +325,9 @@ class IterativeKMeans(ClusterMixin, BaseEstimator):
         return self
 
 
-def from_spec(args: str, random_state: int | np.random.RandomState | None = None):
+def from_spec(
+    args: str, random_state: int | np.random.RandomState | None = None
+) -> IterativeKMeans:
     """Build an :class:`IterativeKMeans` from the CLI arguments after ``iterkmeans:``.
 
     ``args`` is "" (paper defaults) or up to five colon-separated values in the order
@@ -336,7 +342,9 @@ def from_spec(args: str, random_state: int | np.random.RandomState | None = None
             f"({':'.join(SPEC_FIELDS)}), got {args!r}"
         )
     overrides = {
-        name: _parse_field(name, text) for name, text in zip(SPEC_FIELDS, fields) if text.strip()
+        name: _parse_field(name, text)
+        for name, text in zip(SPEC_FIELDS[: len(fields)], fields, strict=True)
+        if text.strip()
     }
     estimator = IterativeKMeans(random_state=random_state, **overrides)
     validate_params(estimator.get_params())
@@ -362,6 +370,7 @@ def plot_iterations(history: pd.DataFrame, path: str | os.PathLike) -> Path:
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(7, 7), layout="constrained")
     FigureCanvasAgg(fig)
@@ -372,10 +381,11 @@ def plot_iterations(history: pd.DataFrame, path: str | os.PathLike) -> Path:
     middle.bar(it, history["k_fitted"], color="0.8", label="K fitted")
     middle.bar(it, history["clusters_kept"], color="tab:orange", label="clusters kept")
     middle.set_ylabel("clusters")
-    middle.legend(loc="upper right", frameon=False)
+    middle.legend(loc="lower left", bbox_to_anchor=(0, 1), ncols=2, frameon=False)
     bottom.bar(it, history["mean_kept_size"].fillna(0), color="tab:orange")
     bottom.set_ylabel("mean size of kept clusters")
     bottom.set_xlabel("iteration")
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
     path = Path(path)
     fig.savefig(path)
     return path

@@ -34,6 +34,7 @@ from .tasks import (
     AnnotationStore,
     Task,
     check_coder,
+    group_of,
     next_index,
     parse_answer,
     progress,
@@ -127,6 +128,10 @@ def create_app(
     async def answer(request: Request, coder: str, number: int) -> Response:
         return pages.answer(request, _coder(coder), number, await _form(request))
 
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        return Response(status_code=204)
+
     @app.get("/image/{item_id:path}")
     def image(item_id: str) -> Response:
         path = images.get(item_id)
@@ -195,7 +200,11 @@ class _Pages:
         answers = self.store.answers(self.task, coder)
         saved = next((a.value for a in answers if a.position == position), None)
         unit = self.task.units[position]
+        grouped = self.task.spec.settings.get("grouped")
         context = {
+            "group": group_of(self.task, self.store.coder_order(self.task, coder), position)
+            if grouped
+            else None,
             "coder": coder,
             "number": number,
             "progress": progress(self.task, answers),
@@ -263,7 +272,7 @@ def image_url(item_id: str) -> str:
 
 
 async def _security_headers(request: Request, call_next):
-    """A nonce-based CSP (only the page's own script and style run), no framing, no referrer."""
+    """A nonce-based CSP (only the page's own script and style run), no framing, no referrer out."""
     request.state.nonce = secrets.token_urlsafe(16)
     if request.method == "POST" and not _same_origin(request):
         return Response("cross-site form submission refused", status_code=403)
@@ -274,14 +283,18 @@ async def _security_headers(request: Request, call_next):
         f"script-src 'nonce-{nonce}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 
 def _same_origin(request: Request) -> bool:
-    """A form posted from this app, not from another site the coder has open."""
-    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-        return False
+    """A form posted from this app, not from another site the coder has open.
+
+    Browsers say so in ``Sec-Fetch-Site``; older ones only in ``Origin``.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site in ("same-origin", "none")
     origin = request.headers.get("origin")
     return origin is None or origin == f"{request.url.scheme}://{request.headers.get('host')}"
 

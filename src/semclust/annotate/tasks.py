@@ -140,12 +140,14 @@ class Answer:
 # --- reading a sample file -----------------------------------------------------------------
 
 
-def read_sample(path: str | Path) -> TaskSpec:
+def read_sample(path: str | Path, *, grouped: bool = False) -> TaskSpec:
     """Turn a sample file written by ``semclust sample`` into a task spec.
 
     The kind is told by the columns: ``id_a``/``id_b`` (pairs), ``set_id`` (any of the
     interpretability files: the key and letters beside it are read), ``id`` with
-    ``theme`` columns (consistency).
+    ``theme`` columns (consistency). ``grouped`` (consistency only) shows a cluster's
+    items one after the other, as Zhang and Leung's coders saw them (Appendix E), instead
+    of mixing all clusters.
 
     Raises
     ------
@@ -155,12 +157,17 @@ def read_sample(path: str | Path) -> TaskSpec:
     path = Path(path)
     table = _read(path, "sample")
     columns = set(table.columns)
+    is_consistency = "id" in columns and any(_is_theme(c) for c in columns)
+    if grouped and not (is_consistency and "cluster" in columns):
+        raise AnnotationError(
+            f"{path.name}: only a consistency sample with a cluster column can be grouped"
+        )
     if {"id_a", "id_b"} <= columns:
         return _pairs_spec(table, path.name)
     if "set_id" in columns or {"letter", "description"} <= columns:
         return _interpretability_spec(_interpretability_prefix(path))
-    if "id" in columns and any(_is_theme(c) for c in columns):
-        return _consistency_spec(table, path)
+    if is_consistency:
+        return _consistency_spec(table, path, grouped)
     if {"item", "weight"} <= columns:
         raise AnnotationError(
             f"{path.name} is a stratified sample, coded with a study's own coding manual in "
@@ -246,8 +253,8 @@ def _interpretability_spec(prefix: Path) -> TaskSpec:
     )
 
 
-def _consistency_spec(table: pd.DataFrame, path: Path) -> TaskSpec:
-    """Items with their post text (the sample's text column); the cluster stays hidden."""
+def _consistency_spec(table: pd.DataFrame, path: Path, grouped: bool) -> TaskSpec:
+    """Items with their post text (the sample's text column); the cluster id stays hidden."""
     text_column = _text_column(table, path)
     units = []
     for position, row in enumerate(table.to_dict(orient="records")):
@@ -256,7 +263,8 @@ def _consistency_spec(table: pd.DataFrame, path: Path) -> TaskSpec:
         content = {"text": row[text_column]} if text_column and row[text_column].strip() else {}
         key = {"cluster": row["cluster"].strip()} if "cluster" in row else {}
         units.append(Unit(position, item, (item,), content=content, key=key))
-    return TaskSpec("consistency", _unique(units, path.name), settings={"text": text_column})
+    settings = {"text": text_column, "grouped": grouped}
+    return TaskSpec("consistency", _unique(units, path.name), settings=settings)
 
 
 def _text_column(table: pd.DataFrame, path: Path) -> str | None:
@@ -465,7 +473,7 @@ class AnnotationStore:
     def coder_order(self, task: Task, coder: str) -> list[int]:
         """The coder's unit positions in the order shown, drawn and recorded on first use."""
         seed = coder_seed(task.seed, coder)
-        order = np.random.default_rng(seed).permutation(len(task.units)).tolist()
+        order = unit_order(task, seed)
         self._write(
             [
                 (
@@ -543,15 +551,16 @@ def load_task(
     *,
     name: str | None = None,
     seed: int = 0,
+    grouped: bool = False,
 ) -> Task:
     """Read a sample file, check its images against the study and store it as a task.
 
     ``name`` defaults to the sample's file name without ``.csv`` (and without the
     ``-key``/``-answers`` ending of interpretability files). Loading the same sample again
-    returns the stored task with its answers.
+    returns the stored task with its answers. ``grouped``: see :func:`read_sample`.
     """
     path = Path(path)
-    spec = read_sample(path)
+    spec = read_sample(path, grouped=grouped)
     check_items(spec, study_images(folder), path.name)
     return store.add_task(name or default_task_name(path), spec, str(path.resolve()), seed)
 
@@ -561,6 +570,28 @@ def default_task_name(path: Path) -> str:
     for suffix in (*_INTERPRETABILITY_FILES, ".csv"):
         stem = stem.removesuffix(suffix)
     return stem
+
+
+def unit_order(task: Task, seed: int) -> list[int]:
+    """Unit positions in random order; grouped tasks keep each cluster's units together."""
+    rng = np.random.default_rng(seed)
+    if not task.spec.settings.get("grouped"):
+        return rng.permutation(len(task.units)).tolist()
+    groups: dict[str, list[int]] = {}
+    for unit in task.units:
+        groups.setdefault(unit.key["cluster"], []).append(unit.position)
+    members = list(groups.values())
+    return [p for g in rng.permutation(len(members)) for p in rng.permutation(members[g]).tolist()]
+
+
+def group_of(task: Task, order: Sequence[int], position: int) -> tuple[int, int]:
+    """``(group number, number of groups)`` of a unit of a grouped task, in the coder's order.
+
+    Numbers, not cluster ids: the coder learns which items belong together, not the run's
+    labels.
+    """
+    clusters = list(dict.fromkeys(task.units[p].key["cluster"] for p in order))
+    return clusters.index(task.units[position].key["cluster"]) + 1, len(clusters)
 
 
 def coder_seed(task_seed: int, coder: str) -> int:

@@ -1,0 +1,120 @@
+"""``semclust grid``: run a grid of pipeline settings, score each one, re-run the best.
+
+:func:`register` adds the command to the main app. Option types are declared here, not
+imported from :mod:`semclust.cli`, because typer reads annotations from this module's
+globals and this module must not import the CLI at import time.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .errors import SemclustError
+
+StudyOpt = Annotated[Path, typer.Option("--study", "-s", help="The study folder.")]
+TOP_ROWS = 10
+
+
+class Criterion(enum.StrEnum):
+    """What `--criterion` accepts (higher is better except for s_dbw and davies_bouldin)."""
+
+    connotative = "connotative"
+    denotative = "denotative"
+    f1 = "f1"
+    silhouette = "silhouette"
+    calinski_harabasz = "calinski_harabasz"
+    s_dbw = "s_dbw"
+    davies_bouldin = "davies_bouldin"
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``grid`` to ``app``."""
+    app.command()(grid)
+
+
+def grid(
+    grid_file: Annotated[Path, typer.Argument(help="The grid file (.yaml or .toml); see docs/grid.md.")],
+    study: StudyOpt,
+    codes: Annotated[
+        Path | None, typer.Option(help="Coded pairs CSV (id_a, id_b, <dimension>_<coder>...).")
+    ] = None,
+    scale: Annotated[str, typer.Option(help="Scale of the graded codes: auto, 0-2 or 1-3.")] = "auto",
+    min_same: Annotated[int, typer.Option(help="Fewest same-cluster pairs for a quality score.")] = 50,
+    min_diff: Annotated[int, typer.Option(help="Fewest different-cluster pairs for a quality score.")] = 50,
+    pair_dimension: Annotated[
+        str | None,
+        typer.Option(help="Codes for pair precision/recall: same, connotative or denotative (default: same if coded)."),
+    ] = None,
+    pair_threshold: Annotated[
+        float, typer.Option(help="A graded code at least this (0-2) means 'belong together'.")
+    ] = 2.0,
+    folds: Annotated[int, typer.Option(help="Cross-validation folds for pair precision/recall.")] = 5,
+    criterion: Annotated[
+        Criterion | None,
+        typer.Option(help="Best setting by this score (default: connotative, else f1, else silhouette)."),
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (-1: every core).")] = -1,
+    best: Annotated[bool, typer.Option(help="Re-run the best setting as a normal run with its report.")] = True,
+    map: Annotated[str, typer.Option(help="2-D map in the best run's report: umap, pca or none.")] = "umap",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Run every combination of embedders x reducers x clusterers x seeds once and score it.
+
+    Finished settings are saved at once, so a rerun skips them; results.csv and the plots land
+    in STUDY/grids/<name>/.
+    """
+    from .cli import _fail, _study, console
+    from .grid import ScoringOptions, load_grid, rerun_best, run_grid
+
+    scoring = ScoringOptions(codes=codes, scale=scale, min_same=min_same, min_diff=min_diff,
+                             pair_dimension=pair_dimension, pair_threshold=pair_threshold, folds=folds)  # fmt: skip
+    try:
+        spec = load_grid(grid_file)
+        with _study(study) as s:
+            outcome = run_grid(s, spec, scoring, n_jobs=jobs, progress=not quiet)
+            _print_outcome(console, outcome)
+            if best and not outcome.results.empty:
+                chosen = rerun_best(s, outcome, criterion and criterion.value, progress=not quiet, map=map)
+                _print_top(console, outcome.results, chosen.criterion)
+                console.print(f"best by {chosen.criterion}: {chosen.row['embedder']} | "
+                              f"{chosen.row['reducer']} | {chosen.row['clusterer']} | seed {chosen.row['seed']}")  # fmt: skip
+                console.print(f"best run:    {chosen.run.id}")
+                console.print(f"report:      {chosen.report}")
+    except KeyboardInterrupt:
+        console.print("interrupted: finished settings are saved; run the same command to continue")
+        raise typer.Exit(code=130) from None
+    except SemclustError as exc:
+        _fail(exc)
+
+
+def _print_outcome(console, outcome) -> None:
+    console.print(
+        f"grid {outcome.folder.name}: {len(outcome.results)} settings; {outcome.n_skipped} already done "
+        f"(skipped), {outcome.n_computed} computed, {outcome.n_rescored} rescored, "
+        f"{outcome.n_reductions} reductions computed"
+    )
+    failed = outcome.results[outcome.results["error"].notna()]
+    for row in failed.head(5).itertuples():
+        console.print(f"  [yellow]failed[/]: {row.error}")
+    console.print(f"results:     {outcome.folder / 'results.csv'}")
+    for path in outcome.plots:
+        console.print(f"plot:        {path}")
+
+
+def _print_top(console, results, criterion: str) -> None:
+    from rich.table import Table
+
+    from .grid import CRITERIA
+
+    ranked = results.dropna(subset=[criterion]).sort_values(criterion, ascending=not CRITERIA[criterion])
+    table = Table(title=f"top settings by {criterion}")
+    columns = ["embedder", "reducer", "clusterer", "seed", "n_clusters", "outlier_share", criterion]
+    for column in columns:
+        table.add_column(column)
+    for _, row in ranked.head(TOP_ROWS).iterrows():
+        table.add_row(*[f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in columns])
+    console.print(table)

@@ -1,0 +1,113 @@
+"""A run against its alternatives: another run, other seeds, other K.
+
+Sections for ``semclust compare`` (AMI and co-occurrence with another run of the same
+items), ``semclust stability`` (the run's settings reclustered with several seeds) and
+``semclust choose-k`` (S_Dbw over a grid of K on the run's reduced space). Like
+:mod:`semclust.evaluate.sections` they write nothing, and import :mod:`semclust.sampling`
+inside the function that needs it, as it imports this package.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import SemclustError
+from .choose_k import choose_k as marginal_gain_rule
+from .compare import ami, cooccurrence
+from .persist import Section, load_evaluation
+from .stability import stability as seed_stability
+
+if TYPE_CHECKING:
+    from ..runs import Run
+
+log = logging.getLogger(__name__)
+
+
+def compare_section(first: Run, second: Run, drop_outliers: bool) -> Section:
+    """AMI and co-occurrence of the items both runs clustered: ``first``'s ``compare`` section.
+
+    The section keeps ``first``'s earlier comparisons with other runs; this one is
+    ``data["runs"][second.id]``.
+    """
+    from ..sampling import cluster_labels
+    from .plots import plot_cooccurrence
+
+    all_a, all_b = cluster_labels(first.assignments), cluster_labels(second.assignments)
+    common = all_a.index.intersection(all_b.index)
+    if common.empty:
+        raise SemclustError(f"runs {first.id} and {second.id} have no clustered item in common")
+    a, b = all_a.reindex(common), all_b.reindex(common)
+    table = cooccurrence(a, b, drop_outliers=drop_outliers, names=(first.id, second.id))
+    heatmap = f"compare_{second.id}.png"
+    result = {
+        "ami": ami(a, b, drop_outliers=drop_outliers),
+        "drop_outliers": drop_outliers,
+        "n_items": len(common),
+        "only_first": len(all_a) - len(common),
+        "only_second": len(all_b) - len(common),
+        "heatmap": heatmap,
+    }
+    data = {"runs": load_evaluation(first).get("compare", {}).get("runs", {}) | {second.id: result}}
+    draw = {heatmap: lambda path: plot_cooccurrence(table, path)}
+    return Section(data, tables={f"cooccurrence_{second.id}": table.reset_index()}, plots=draw)
+
+
+def stability_section(
+    run: Run, study: Path, seeds: list[int], overrides: dict, jaccard: float
+) -> Section:
+    """Recluster the study's current embedded descriptions once per seed.
+
+    ``overrides`` replaces the run's ``embedder``, ``reducer`` or ``clusterer`` where not None.
+    """
+    from ..config import RunConfig
+    from ..pipeline import reduce_and_cluster
+    from ..study import Study
+
+    config = RunConfig.from_dict(run.config)
+    config = dataclasses.replace(config, **{k: v for k, v in overrides.items() if v})
+    with Study(study) as s:
+        if s.description_source().__dict__ != run.config.get("source"):
+            log.warning("the study's descriptions have changed since run %s", run.id)
+        _, X = s.embed(config.embedder, progress=False)
+
+    def fit_predict(seed: int):
+        return reduce_and_cluster(X, dataclasses.replace(config, seed=seed))[0]
+
+    report = seed_stability(fit_predict, seeds, jaccard_threshold=jaccard)
+    data = {
+        "embedder": config.embedder,
+        "reducer": config.reducer,
+        "clusterer": config.clusterer,
+        "seeds": report.seeds,
+        "ami_mean": report.ami_mean,
+        "ami_min": report.ami_min,
+        "ami_max": report.ami_max,
+        "n_clusters": report.n_clusters.to_dict(),
+        "n_persistent": report.n_persistent,
+        "n_reference_clusters": len(report.persistence),
+        "jaccard_threshold": jaccard,
+        "pairwise_ami": report.pairwise_ami,
+        "persistence": report.persistence,
+    }
+    return Section(
+        data, tables={"pairwise_ami": report.pairwise_ami, "persistence": report.persistence}
+    )
+
+
+def choose_k_section(run: Run, grid: list[int], threshold: float, seed: int) -> Section:
+    """S_Dbw of k-means at each K of ``grid`` on the run's reduced space, and the K chosen."""
+    from .plots import plot_marginal_gain
+
+    if run.reduced is None:
+        raise SemclustError(f"run {run.id} has no reduced.npy to cluster at each K")
+    choice = marginal_gain_rule(run.reduced, grid, threshold=threshold, random_state=seed)
+    data = {"grid": grid, "threshold": threshold, "k": choice.k, "table": choice.table}
+    draw = {
+        "choose_k.png": lambda path: plot_marginal_gain(
+            choice.table, path, threshold=threshold, chosen_k=choice.k
+        )
+    }
+    return Section(data, tables={"s_dbw": choice.table}, plots=draw)

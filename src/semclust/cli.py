@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +25,12 @@ StudyOpt = Annotated[Path, typer.Option("--study", "-s", help="The study folder.
 RunOpt = Annotated[str, typer.Option("--run", help="Run id, or 'latest'.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (results are deterministic for a seed).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+RouteOpt = Annotated[str, typer.Option(help="text, image (CNN/CLIP baseline), concat (vector-level), clip (joint) or labels (label-level).")]
+ImageEmbedderOpt = Annotated[str, typer.Option(help="cnn:vgg16, cnn:resnet50, cnn:resnet18, cnn:xception, cnn:resnet18-places365, clip:ViT-B-32, finetuned:FILE.")]
+WeightsOpt = Annotated[str | None, typer.Option(help="Weights file for the image embedder (default: the library's cache).")]
+ImageWeightOpt = Annotated[float, typer.Option(help="concat route: weight of the image block.")]
+TextColumnOpt = Annotated[str | None, typer.Option(help="clip route: the post-text column (default: the descriptions).")]
+KeepGroupsOpt = Annotated[int | None, typer.Option(help="labels route: keep only the N largest groups.")]
 
 
 @app.callback()
@@ -40,6 +48,19 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(code=1)
 
 
+def user_errors(command: Callable) -> Callable:
+    """Show a :class:`SemclustError` as one red line and exit 1, never as a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except SemclustError as exc:
+            _fail(exc)
+
+    return wrapper
+
+
 def _study(folder: Path):
     from .study import Study
 
@@ -49,6 +70,11 @@ def _study(folder: Path):
 def _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries) -> DescribeOptions:
     return DescribeOptions(base_url=base_url, concurrency=concurrency, requests_per_minute=rpm,
                            max_side=max_side, timeout=timeout, max_retries=max_retries)
+
+
+def _route_options(route, image_embedder, weights, image_weight, text_column, keep_groups) -> dict:
+    return dict(route=route, image_embedder=image_embedder, image_weights=weights, image_weight=image_weight,
+                text_column=text_column, keep_groups=keep_groups)
 
 
 def _print_ingest(summary) -> None:
@@ -81,6 +107,7 @@ def _print_run(run) -> None:
 # --- stages --------------------------------------------------------------------------------------
 
 @app.command()
+@user_errors
 def ingest(
     input: Annotated[Path, typer.Argument(help="A folder of images (recursive), or a CSV/Parquet file with an 'image' column.")],
     study: StudyOpt,
@@ -88,14 +115,12 @@ def ingest(
     quiet: QuietOpt = False,
 ) -> None:
     """Add images to a study: hash, check and measure every file; bad files are recorded, not fatal."""
-    try:
-        with _study(study) as s:
-            _print_ingest(s.ingest(input, near_duplicate_bits=near_duplicate_bits, progress=not quiet))
-    except SemclustError as exc:
-        _fail(exc)
+    with _study(study) as s:
+        _print_ingest(s.ingest(input, near_duplicate_bits=near_duplicate_bits, progress=not quiet))
 
 
 @app.command()
+@user_errors
 def describe(
     study: StudyOpt,
     describer: Annotated[str, typer.Option(help="openai:MODEL, ollama:MODEL or column:NAME.")],
@@ -109,59 +134,53 @@ def describe(
     quiet: QuietOpt = False,
 ) -> None:
     """Describe each distinct image once; stored as it arrives, so a rerun continues where it stopped."""
-    try:
-        with _study(study) as s:
-            options = _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries)
-            _print_describe(s.describe(describer, prompt, options, progress=not quiet))
-    except SemclustError as exc:
-        _fail(exc)
+    with _study(study) as s:
+        options = _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries)
+        _print_describe(s.describe(describer, prompt, options, progress=not quiet))
 
 
 @app.command()
+@user_errors
 def embed(
     study: StudyOpt,
     embedder: Annotated[str, typer.Option(help="st:MODEL, tfidf:K or openai:MODEL.")] = "st:all-MiniLM-L6-v2",
     quiet: QuietOpt = False,
 ) -> None:
     """Embed the descriptions (cached per text, so only new texts are embedded)."""
-    try:
-        with _study(study) as s:
-            ids, matrix = s.embed(embedder, progress=not quiet)
-            console.print(f"embedded {len(ids)} descriptions with {embedder}: {matrix.shape[1]} dimensions")
-    except SemclustError as exc:
-        _fail(exc)
+    with _study(study) as s:
+        ids, matrix = s.embed(embedder, progress=not quiet)
+        console.print(f"embedded {len(ids)} descriptions with {embedder}: {matrix.shape[1]} dimensions")
 
 
 @app.command()
+@user_errors
 def cluster(
     study: StudyOpt,
     embedder: Annotated[str, typer.Option(help="Text embedder.")] = "st:all-MiniLM-L6-v2",
     reducer: Annotated[str, typer.Option(help="umap:N_COMPONENTS:N_NEIGHBORS, pca:N, pca:0.8 or none.")] = "umap:10:15",
     clusterer: Annotated[str, typer.Option(help="hdbscan:MIN_CLUSTER_SIZE, kmeans:K or iterkmeans.")] = "hdbscan:50",
     map: Annotated[str, typer.Option(help="2-D map for the report: umap, pca or none.")] = "umap",
-    route: Annotated[str, typer.Option(help="text, image (CNN/CLIP baseline), concat (vector-level), clip (joint) or labels (label-level).")] = "text",
-    image_embedder: Annotated[str, typer.Option(help="cnn:vgg16, cnn:resnet50, cnn:resnet18, cnn:xception, cnn:resnet18-places365, clip:ViT-B-32, finetuned:FILE.")] = "cnn:vgg16",
-    weights: Annotated[str | None, typer.Option(help="Weights file for the image embedder (default: the library's cache).")] = None,
-    image_weight: Annotated[float, typer.Option(help="concat route: weight of the image block.")] = 1.0,
-    text_column: Annotated[str | None, typer.Option(help="clip route: the post-text column (default: the descriptions).")] = None,
-    keep_groups: Annotated[int | None, typer.Option(help="labels route: keep only the N largest groups.")] = None,
+    route: RouteOpt = "text",
+    image_embedder: ImageEmbedderOpt = "cnn:vgg16",
+    weights: WeightsOpt = None,
+    image_weight: ImageWeightOpt = 1.0,
+    text_column: TextColumnOpt = None,
+    keep_groups: KeepGroupsOpt = None,
     seed: SeedOpt = 0,
     quiet: QuietOpt = False,
 ) -> None:
     """Create a run: reduce and cluster along a route; writes assignments.csv/.parquet."""
     from .pipeline import cluster_run
 
-    try:
-        with _study(study) as s:
-            config = RunConfig(embedder=embedder, reducer=reducer, clusterer=clusterer, seed=seed, map=map,
-                               route=route, image_embedder=image_embedder, image_weights=weights, image_weight=image_weight, text_column=text_column, keep_groups=keep_groups)
-            run = cluster_run(s, config, progress=not quiet)
-            console.print(f"run {run.id}: {run.metrics}")
-    except SemclustError as exc:
-        _fail(exc)
+    with _study(study) as s:
+        config = RunConfig(embedder=embedder, reducer=reducer, clusterer=clusterer, seed=seed, map=map,
+                           **_route_options(route, image_embedder, weights, image_weight, text_column, keep_groups))
+        run = cluster_run(s, config, progress=not quiet)
+        console.print(f"run {run.id}: {run.metrics}")
 
 
 @app.command()
+@user_errors
 def label(
     study: StudyOpt,
     run: RunOpt = "latest",
@@ -173,12 +192,9 @@ def label(
     from .pipeline import label_run
     from .runs import Run
 
-    try:
-        extra = _read_words(stopwords)
-        labelled = label_run(Run.load(study, run), top_k=top_k, method=method, extra_stop_words=extra)
-        _print_run(labelled)
-    except SemclustError as exc:
-        _fail(exc)
+    extra = _read_words(stopwords)
+    labelled = label_run(Run.load(study, run), top_k=top_k, method=method, extra_stop_words=extra)
+    _print_run(labelled)
 
 
 def _read_words(path: Path | None) -> list[str]:
@@ -190,20 +206,19 @@ def _read_words(path: Path | None) -> list[str]:
 
 
 @app.command()
+@user_errors
 def report(study: StudyOpt, run: RunOpt = "latest") -> None:
     """Write the run's self-contained report.html."""
     from .pipeline import report_run
     from .runs import Run
 
-    try:
-        console.print(f"report: {report_run(Run.load(study, run))}")
-    except SemclustError as exc:
-        _fail(exc)
+    console.print(f"report: {report_run(Run.load(study, run))}")
 
 
 # --- chains --------------------------------------------------------------------------------------
 
 @app.command()
+@user_errors
 def run(
     input: Annotated[Path, typer.Argument(help="A folder of images, or a CSV/Parquet file with an 'image' column.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The study folder to create or continue.")],
@@ -215,12 +230,12 @@ def run(
     top_k: Annotated[int, typer.Option(help="Keywords per cluster.")] = 10,
     stopwords: Annotated[Path | None, typer.Option(help="Extra words to drop from keywords.")] = None,
     map: Annotated[str, typer.Option(help="2-D map: umap, pca or none.")] = "umap",
-    route: Annotated[str, typer.Option(help="text, image (CNN/CLIP baseline), concat (vector-level), clip (joint) or labels (label-level).")] = "text",
-    image_embedder: Annotated[str, typer.Option(help="cnn:vgg16, cnn:resnet50, cnn:resnet18, cnn:xception, cnn:resnet18-places365, clip:ViT-B-32, finetuned:FILE.")] = "cnn:vgg16",
-    weights: Annotated[str | None, typer.Option(help="Weights file for the image embedder (default: the library's cache).")] = None,
-    image_weight: Annotated[float, typer.Option(help="concat route: weight of the image block.")] = 1.0,
-    text_column: Annotated[str | None, typer.Option(help="clip route: the post-text column (default: the descriptions).")] = None,
-    keep_groups: Annotated[int | None, typer.Option(help="labels route: keep only the N largest groups.")] = None,
+    route: RouteOpt = "text",
+    image_embedder: ImageEmbedderOpt = "cnn:vgg16",
+    weights: WeightsOpt = None,
+    image_weight: ImageWeightOpt = 1.0,
+    text_column: TextColumnOpt = None,
+    keep_groups: KeepGroupsOpt = None,
     base_url: Annotated[str | None, typer.Option(help="Endpoint of an OpenAI-compatible or Ollama server.")] = None,
     concurrency: Annotated[int, typer.Option(help="Requests in flight.")] = 8,
     rpm: Annotated[float | None, typer.Option(help="Requests-per-minute limit.")] = None,
@@ -231,21 +246,19 @@ def run(
     quiet: QuietOpt = False,
 ) -> None:
     """The whole text route: ingest -> describe -> embed -> reduce -> cluster -> label -> report."""
-    try:
-        options = _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries)
-        config = RunConfig(describer=describer, prompt=prompt, embedder=embedder, reducer=reducer,
-                           clusterer=clusterer, seed=seed, top_k=top_k, extra_stop_words=_read_words(stopwords),
-                           map=map, describe=options, route=route, image_embedder=image_embedder, image_weights=weights, image_weight=image_weight, text_column=text_column, keep_groups=keep_groups)
-        with _study(out) as s:
-            _print_ingest(s.ingest(input, progress=not quiet))
-            if describer != "none":  # the image route needs no descriptions
-                _print_describe(s.describe(describer, prompt, options, progress=not quiet))
-            _print_run(s.run(config, progress=not quiet))
-    except SemclustError as exc:
-        _fail(exc)
+    options = _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries)
+    config = RunConfig(describer=describer, prompt=prompt, embedder=embedder, reducer=reducer,
+                       clusterer=clusterer, seed=seed, top_k=top_k, extra_stop_words=_read_words(stopwords),
+                       map=map, describe=options, **_route_options(route, image_embedder, weights, image_weight, text_column, keep_groups))
+    with _study(out) as s:
+        _print_ingest(s.ingest(input, progress=not quiet))
+        if describer != "none":  # the image route needs no descriptions
+            _print_describe(s.describe(describer, prompt, options, progress=not quiet))
+        _print_run(s.run(config, progress=not quiet))
 
 
 @app.command()
+@user_errors
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to build the demo study.")] = Path("demo-study"),
     per_theme: Annotated[int, typer.Option(help="Generated posts per theme.")] = 40,
@@ -255,17 +268,14 @@ def demo(
     """Offline, no key: generate a small corpus of poster-style images with post text and cluster it."""
     from .demo_corpus import make_demo_corpus
 
-    try:
-        csv = make_demo_corpus(out / "corpus", n_per_theme=per_theme, seed=seed)
-        console.print(f"generated the demo corpus: {csv}")
-        config = RunConfig(describer="column:alt_text", reducer="umap:5:15",
-                           clusterer=f"hdbscan:{max(5, per_theme // 3)}", seed=seed)
-        with _study(out / "study") as s:
-            _print_ingest(s.ingest(csv, progress=not quiet))
-            s.describe(config.describer)
-            _print_run(s.run(config, progress=not quiet))
-    except SemclustError as exc:
-        _fail(exc)
+    csv = make_demo_corpus(out / "corpus", n_per_theme=per_theme, seed=seed)
+    console.print(f"generated the demo corpus: {csv}")
+    config = RunConfig(describer="column:alt_text", reducer="umap:5:15",
+                       clusterer=f"hdbscan:{max(5, per_theme // 3)}", seed=seed)
+    with _study(out / "study") as s:
+        _print_ingest(s.ingest(csv, progress=not quiet))
+        s.describe(config.describer)
+        _print_run(s.run(config, progress=not quiet))
 
 
 from .cli_validate import register as _register_validate  # noqa: E402

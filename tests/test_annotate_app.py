@@ -461,3 +461,26 @@ def test_grouped_consistency_keeps_clusters_together(study, tmp_path):
     pd.DataFrame({"id_a": ["img00.png"], "id_b": ["img02.png"]}).to_csv(tmp_path / "p.csv")
     with pytest.raises(AnnotationError, match="only a consistency sample"):
         read_sample(tmp_path / "p.csv", grouped=True)
+
+
+def test_binary_same_dimension(study, tmp_path):
+    folder, images = study
+    ids = images.index.tolist()
+    table = pd.DataFrame({"id_a": ids[:2], "id_b": ids[2:4], "same_c1": ["", ""]})
+    table.to_csv(tmp_path / "same.csv", index=False)
+    with AnnotationStore(folder) as store:
+        task = load_task(store, folder, tmp_path / "same.csv")
+    assert task.spec.settings["dimensions"] == ["same"]
+    with _client(folder, task.name) as client:
+        page = client.post("/start", data={"coder": "ann"}).text
+        assert re.findall(r'data-key="(\w)"', page) == ["n", "y"]
+        assert "belong together" in page and "loosely" not in page
+        assert _answer(client, "ann", 1, same="2").status_code == 400
+        _answer(client, "ann", 1, same="1")
+        _answer(client, "ann", 2, same="0")
+    with AnnotationStore(folder) as store:
+        codes = load_codes(export_answers(store, task.name))
+        order = store.coder_order(task, "ann")
+    pairs = zip(codes.frame["id_a"], codes.frame["id_b"], strict=True)
+    coded = dict(zip(pairs, codes.frame["same_ann"], strict=True))
+    assert coded == {task.units[order[0]].items: 1.0, task.units[order[1]].items: 0.0}

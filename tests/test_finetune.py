@@ -130,6 +130,7 @@ def test_read_labels_resolves_paths_and_accepts_booleans(tmp_path):
         ({"image": ["a", "b"], "x": [1, 0]}, ["z"], r"\['z'\] not found"),
         ({"image": ["a", "b"], "id": [1, 2]}, None, "not found"),
         ({"image": ["a"], "x": [1]}, None, "need at least 2"),
+        ({"image": ["a", None], "x": [1, 0]}, None, "data row 2: empty 'image' path"),
     ],
 )
 def test_bad_label_files_are_refused(tmp_path, table, labels, message):

@@ -114,8 +114,8 @@ def test_model_without_published_weights_needs_a_file():
 
 
 def test_tag_sets_preprocessing_and_activation():
-    """Without a tag, ViT-B-32 means the OpenAI weights: their mean/std and QuickGELU."""
-    embedder = image_embedders.create("clip:ViT-B-32", weights="random")
+    """Without a tag, ViT-B/32 means the OpenAI weights: their mean/std and QuickGELU."""
+    embedder = image_embedders.create("clip:ViT-B/32", weights="random")
     assert embedder.name == "clip:ViT-B-32:openai@random" and embedder.dim == 512
     normalize = embedder.preprocess.transforms[-1]
     assert tuple(normalize.mean) == pytest.approx((0.48145466, 0.4578275, 0.40821073))

@@ -87,7 +87,8 @@ def serve(
         if not loopback:
             log.warning(
                 "listening on %s: anyone who can reach this machine can open the coding app "
-                "and write answers (it has no passwords); use 127.0.0.1 unless on a trusted network",
+                "and write answers (it has no passwords); use 127.0.0.1 unless the network "
+                "is trusted",
                 host,
             )
         app = create_app(
@@ -116,7 +117,7 @@ def export(
     ] = False,
     force: Annotated[bool, typer.Option(help="Overwrite --out.")] = False,
 ) -> None:
-    """Write the answers as the file `semclust evaluate` reads (--codes, --interpretability, --consistency)."""
+    """Write the answers as `semclust evaluate` reads them (--codes, --interpretability, ...)."""
     from .annotate import AnnotationStore, export_answers, write_table
 
     with _user_errors(), AnnotationStore(study) as store:
@@ -141,7 +142,8 @@ def list_tasks(study: StudyOpt) -> None:
 
     with _user_errors(), AnnotationStore(study) as store:
         table = Table(title="coding tasks")
-        for column in ("task", "kind", "units", "coder", "done", "skipped"):
+        table.add_column("task", overflow="fold")
+        for column in ("kind", "units", "coder", "done", "skipped"):
             table.add_column(column)
         for name in store.task_names():
             loaded = store.task(name)

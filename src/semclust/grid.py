@@ -69,6 +69,7 @@ SCORE_COLUMNS = [
     "reduce_seconds", "cluster_seconds", "notes", "error",
 ]  # fmt: skip
 COLUMNS = SETTING_COLUMNS + SCORE_COLUMNS
+TEXT_COLUMNS = ("pair_judgement", "notes", "error")
 #: Failures that end one setting (recorded in its row) but not the grid.
 SETTING_FAILURES = (SemclustError, ValueError)
 
@@ -133,20 +134,21 @@ def load_grid(path: str | os.PathLike) -> Grid:
     path = Path(path)
     if not path.is_file():
         raise GridError(f"grid file not found: {path}")
-    text = path.read_text(encoding="utf-8")
+    suffix = path.suffix.lower()
+    if suffix == ".toml":
+        import tomllib
+
+        parse, errors, kind = tomllib.loads, tomllib.TOMLDecodeError, "TOML"
+    elif suffix in (".yaml", ".yml"):
+        import yaml
+
+        parse, errors, kind = yaml.safe_load, yaml.YAMLError, "YAML"
+    else:
+        raise GridError(f"{path.name}: a grid file ends in .yaml, .yml or .toml")
     try:
-        if path.suffix.lower() == ".toml":
-            import tomllib
-
-            data = tomllib.loads(text)
-        elif path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
-        else:
-            raise GridError(f"{path.name}: a grid file ends in .yaml, .yml or .toml")
-    except (ValueError, ImportError) as exc:  # tomllib and yaml errors are ValueErrors
-        raise GridError(f"{path.name} is not valid {path.suffix[1:].upper()}: {exc}") from exc
+        data = parse(path.read_text(encoding="utf-8"))
+    except errors as exc:
+        raise GridError(f"{path.name} is not valid {kind}: {exc}") from exc
     return parse_grid(data, origin=path.name, default_name=path.stem)
 
 
@@ -553,7 +555,9 @@ def _append_row(path: Path, row: dict) -> None:
 
 def _results_table(plan: list[_Planned], records: dict) -> pd.DataFrame:
     rows = [_row(records[p.setting_id]) for p in plan if p.setting_id in records]
-    return pd.DataFrame(rows, columns=COLUMNS)
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    numeric = [c for c in SCORE_COLUMNS if c not in TEXT_COLUMNS]
+    return table.assign(**{c: pd.to_numeric(table[c]) for c in numeric})  # None -> NaN, as in the CSV
 
 
 def _rescore(folder: Path, plan: list[_Planned], records: dict, scorer: _Scorer) -> int:
@@ -727,10 +731,12 @@ def _describer(study: Study) -> str | None:
 
 
 def _check_same_labels(folder: Path, record: dict, run: Run) -> None:
-    """Warn when the re-run did not reproduce the grid's clusters (a non-deterministic step)."""
+    """Warn when the re-run did not reproduce the grid's partition (cluster numbers may differ)."""
+    from sklearn.metrics import adjusted_rand_score
+
     labels = np.load(folder / "settings" / f"{record['setting_id']}.labels.npy")
     ids = np.load(folder / "reductions" / f"{record['input_id']}.ids.npy")
-    rerun = run.clustered().set_index("id")["cluster"].reindex(ids).to_numpy()
-    differ = int((rerun != labels).sum())
-    if differ:
-        log.warning("the re-run of the best setting put %d items in other clusters than the grid did", differ)
+    rerun = run.clustered().set_index("id")["cluster"].reindex(ids).fillna(-2).astype(int)
+    agreement = adjusted_rand_score(labels, rerun)
+    if agreement < 1:
+        log.warning("the re-run of the best setting differs from the grid's clustering (ARI %.3f)", agreement)

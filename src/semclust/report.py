@@ -158,7 +158,7 @@ def write_report(
         for c in order
     ]
     context["map_url"] = None if xy is None else _map_data_url(xy, groups, colours)
-    html = _environment().get_template("report.html.j2").render(**context)
+    html = template_environment().get_template("report.html.j2").render(**context)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
@@ -167,8 +167,8 @@ def write_report(
 
 
 @functools.cache
-def _environment() -> jinja2.Environment:
-    """Autoescape on for every template: the page shows untrusted model output."""
+def template_environment() -> jinja2.Environment:
+    """The package's Jinja2 templates, autoescaped: pages show untrusted model output."""
     return jinja2.Environment(
         loader=jinja2.PackageLoader("semclust", "templates"),
         autoescape=True,
@@ -176,6 +176,10 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+#: The old private name, still imported by :mod:`semclust.annotate.app`.
+_environment = template_environment
 
 
 def _check_options(samples_per_cluster: int, seed: int, max_thumb_side: int) -> None:

@@ -17,33 +17,76 @@ of sample serve the four tests of the papers:
 * **consistency** (Zhang and Leung, section 3.4.3 and appendix E): a fixed number of
   items per cluster, to be given a theme.
 
-Every draw is a pure function of its input and seed. ``export_*`` functions write the
-coders' CSV, a self-contained HTML contact sheet, and a JSON sidecar that records where
-the sample came from (study, run, seed, parameters); they refuse to overwrite files,
-which may already hold a coder's work. Sheets and CSVs for coders never show clusters,
-except the consistency sheet, whose coders name each cluster's theme.
+Every draw is a pure function of its input and seed. :func:`draw_sample` draws one kind
+from a study's run and writes its files. The files (``export_*`` to write the coders'
+CSV, contact sheet and JSON sidecar; ``read_*`` to read coded ones back) are in
+:mod:`semclust.sampling_export` and importable from here too.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import logging
-import re
 import string
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .errors import SemclustError
-from .evaluate.codes import DIMENSIONS, OUTLIER
-from .imageio import thumbnail_data_url
-from .report import _environment
-from .runs import package_versions
+from .evaluate.codes import OUTLIER
+from .evaluate.sections import require_column
+from .runs import Run
+from .sampling_export import (
+    RATING_HELP,
+    InterpretabilityAnswers,
+    Provenance,
+    SamplingError,
+    check_names,
+    export_consistency,
+    export_interpretability,
+    export_pairs,
+    export_stratified,
+    letters_path,
+    rating_columns,
+    read_csv,
+    read_interpretability,
+)
+
+__all__ = [
+    "CONSISTENCY_PER_CLUSTER",
+    "DEFAULT_CODERS",
+    "INTERPRETABILITY_SETS",
+    "INTERPRETABILITY_SET_SIZE",
+    "KIND_OPTIONS",
+    "RATING_HELP",
+    "STRATIFIED_LEAVE_OUT",
+    "STRATIFIED_PER_CLUSTER",
+    "InterpretabilityAnswers",
+    "InterpretabilityTest",
+    "Provenance",
+    "SampleOptions",
+    "SamplingError",
+    "check_names",
+    "cluster_labels",
+    "consistency_sample",
+    "draw_balanced_pairs",
+    "draw_pairs",
+    "draw_sample",
+    "export_consistency",
+    "export_interpretability",
+    "export_pairs",
+    "export_stratified",
+    "interpretability_test",
+    "letter_codes",
+    "letters_path",
+    "rating_columns",
+    "read_csv",
+    "read_interpretability",
+    "stratified_sample",
+]
 
 log = logging.getLogger(__name__)
 
@@ -56,38 +99,6 @@ INTERPRETABILITY_SETS = 5
 INTERPRETABILITY_SET_SIZE = 3
 #: Zhang and Leung: ten items per cluster.
 CONSISTENCY_PER_CLUSTER = 10
-#: Threads decoding images for a sheet (Pillow releases the GIL while decoding).
-_THUMB_WORKERS = 4
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-#: What coders are asked, per dimension (Arminio et al., section 2; Casas et al., 2.4).
-RATING_HELP = {
-    "denotative": "Denotative: do the two images show the same or similar visual elements?",
-    "connotative": "Connotative: do the two images refer to the same social meaning?",
-    "same": "Same: should the two images be in the same group? 1 = yes, 0 = no.",
-}
-_SCALE_HELP = "Denotative and connotative: 0 = unrelated, 1 = loosely, 2 = closely related."
-
-
-class SamplingError(SemclustError, ValueError):
-    """A sample cannot be drawn or read as asked; the message names the value."""
-
-
-@dataclass(frozen=True)
-class Provenance:
-    """Where a sample came from, written to its JSON sidecar."""
-
-    kind: str
-    study: str
-    run: str | None
-    seed: int
-    parameters: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return asdict(self) | {
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "semclust_version": package_versions().get("semclust"),
-        }
 
 
 @dataclass(frozen=True)
@@ -328,387 +339,129 @@ def _check_count(value: int, name: str) -> None:
         raise SamplingError(f"{name} must be a whole number >= 1, not {value!r}")
 
 
-# --- writing ---------------------------------------------------------------------------------
+# --- a sample of a study ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _Image:
-    src: str | None
-    caption: str
+class SampleOptions:
+    """What a sample of a study asks for; None means the kind's default."""
+
+    n: int = 500
+    balanced: bool = False
+    coders: tuple[str, ...] = ()
+    dimensions: tuple[str, ...] = ("denotative", "connotative")
+    per_cluster: int | None = None
+    leave_out: int = STRATIFIED_LEAVE_OUT
+    sets: int = INTERPRETABILITY_SETS
+    set_size: int = INTERPRETABILITY_SET_SIZE
+    text_column: str | None = None
+    thumb_size: int = 200
 
 
-@dataclass(frozen=True)
-class _Card:
-    label: str
-    images: list[_Image]
-    note: str = ""
+#: The options each kind uses: the parameters recorded in its sidecar.
+KIND_OPTIONS = {
+    "pairs": ("n", "balanced", "coders", "dimensions"),
+    "stratified": ("per_cluster", "leave_out"),
+    "interpretability": ("sets", "set_size", "coders"),
+    "consistency": ("per_cluster", "coders", "text_column"),
+}
+#: Default coder columns: two coders per pair (Arminio et al.), three evaluators (ibid. 3.2).
+DEFAULT_CODERS = {
+    "pairs": ("coder1", "coder2"),
+    "interpretability": ("evaluator1", "evaluator2", "evaluator3"),
+}
 
 
-@dataclass(frozen=True)
-class _Group:
-    heading: str
-    cards: list[_Card]
-
-
-def rating_columns(coders: Sequence[str], dimensions: Sequence[str]) -> list[str]:
-    """``<dimension>_<coder>`` code columns (see :mod:`semclust.evaluate.codes`)."""
-    check_names(coders, "coder")
-    unknown = [d for d in dimensions if d not in DIMENSIONS]
-    if unknown or not dimensions:
-        raise SamplingError(f"dimensions must be among {DIMENSIONS}, got {list(dimensions)}")
-    return [f"{d}_{c}" for d in dimensions for c in coders]
-
-
-def check_names(names: Sequence[str], what: str) -> list[str]:
-    """Coder names become column names: non-empty, unique, letters, digits, ``_ . -``."""
-    names = list(names)
-    if not names:
-        raise SamplingError(f"give at least one {what} name")
-    for name in names:
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise SamplingError(
-                f"{what} name {name!r} must start with a letter or digit and hold only "
-                "letters, digits, '_', '.' or '-'"
-            )
-    if len(set(names)) != len(names):
-        raise SamplingError(f"{what} names repeat: {names}")
-    return names
-
-
-def export_pairs(
-    pairs: pd.DataFrame,
-    images: pd.Series,
-    prefix: Path,
-    provenance: Provenance,
+def draw_sample(
+    kind: str,
+    study: Path,
+    run_id: str,
+    options: SampleOptions,
     *,
-    coders: Sequence[str],
-    dimensions: Sequence[str] = ("denotative", "connotative"),
-    max_side: int = 200,
+    seed: int = 0,
+    out: Path | None = None,
     overwrite: bool = False,
 ) -> list[Path]:
-    """Write the coders' CSV (numbered pairs, empty code columns), the sheet and the sidecar."""
-    table = pd.DataFrame(
-        {
-            "pair": np.arange(1, len(pairs) + 1),
-            "id_a": pairs["id_a"].to_numpy(),
-            "id_b": pairs["id_b"].to_numpy(),
-            "image_a": _paths(images, pairs["id_a"]),
-            "image_b": _paths(images, pairs["id_b"]),
-        }
-    )
-    for column in rating_columns(coders, dimensions):
-        table[column] = ""
-    thumbs = _thumbnails(pd.concat([table["image_a"], table["image_b"]]), max_side)
-    cards = [
-        _Card(
-            f"Pair {row.pair}",
-            [_image(thumbs, row.image_a, row.id_a), _image(thumbs, row.image_b, row.id_b)],
-        )
-        for row in table.itertuples()
-    ]
-    intro = " ".join(
-        ["Rate each pair on its own; the pairs are in random order."]
-        + [RATING_HELP[d] for d in dimensions]
-        + ([_SCALE_HELP] if set(dimensions) - {"same"} else [])
-        + ["Enter your codes in the CSV row with the pair's number."]
-    )
-    html = _render(f"{len(table)} image pairs", intro, [_Group("", cards)], max_side)
-    return _write_sample(prefix, provenance, {".csv": _csv(table), ".html": html}, overwrite)
+    """Draw and write one sample; returns the files written.
 
-
-def export_stratified(
-    sample: pd.DataFrame,
-    images: pd.Series,
-    prefix: Path,
-    provenance: Provenance,
-    *,
-    max_side: int = 200,
-    overwrite: bool = False,
-) -> list[Path]:
-    """Write the stratified sample (with clusters and weights) and a blind numbered sheet."""
-    table = sample.copy()
-    table.insert(table.columns.get_loc("id") + 1, "image", _paths(images, sample["id"]))
-    thumbs = _thumbnails(table["image"], max_side)
-    cards = [
-        _Card(f"Image {row.item}", [_image(thumbs, row.image, row.id)])
-        for row in table.itertuples()
-    ]
-    intro = "Code each image as the coding manual asks; its number is the CSV's 'item' column."
-    html = _render(f"{len(table)} images", intro, [_Group("", cards)], max_side)
-    return _write_sample(prefix, provenance, {".csv": _csv(table), ".html": html}, overwrite)
-
-
-def export_consistency(
-    sample: pd.DataFrame,
-    items: pd.DataFrame,
-    prefix: Path,
-    provenance: Provenance,
-    *,
-    coders: Sequence[str] = (),
-    text_column: str | None = None,
-    max_side: int = 200,
-    overwrite: bool = False,
-) -> list[Path]:
-    """Write the items to theme, grouped by cluster, with an empty ``theme`` column per coder.
-
-    ``items`` has ``id``, ``image`` and, when ``text_column`` is given, the post text to show.
+    Random pairs come from every usable image of the study and need no run; every other
+    sample is drawn from the clusters of ``run_id``. ``kind`` is ``pairs``,
+    ``stratified``, ``interpretability`` or ``consistency``; ``out`` is the file prefix,
+    by default ``STUDY/samples/<kind>-<run or all>-seed<seed>``.
     """
-    lookup = items.assign(id=items["id"].astype(str)).set_index("id")
-    table = sample.assign(image=_paths(lookup["image"], sample["id"]))
-    if text_column:
-        table[text_column] = lookup[text_column].reindex(table["id"]).to_numpy()
-    themes = ["theme"] if not coders else [f"theme_{c}" for c in check_names(coders, "coder")]
-    for column in themes:
-        table[column] = ""
-    thumbs = _thumbnails(table["image"], max_side)
-    groups = [
-        _Group(
-            f"Cluster {cluster}",
-            [
-                _Card(row["id"], [_image(thumbs, row["image"], "")], _text(row.get(text_column)))
-                for row in rows.to_dict(orient="records")
-            ],
+    options = _with_defaults(kind, options)
+    run = None if kind == "pairs" and not options.balanced else Run.load(study, run_id)
+    images = _usable_images(study) if run is None else _images(run.assignments)
+    labels = None if run is None else cluster_labels(run.assignments)
+    prefix = out or Path(study) / "samples" / f"{kind}-{run.id if run else 'all'}-seed{seed}"
+    parameters = {name: getattr(options, name) for name in KIND_OPTIONS[kind]}
+    provenance = Provenance(kind, str(Path(study).resolve()), run and run.id, seed, parameters)
+    write = {"max_side": options.thumb_size, "overwrite": overwrite}
+    if kind == "pairs":
+        if run is None:
+            pairs = draw_pairs(images.index.tolist(), options.n, seed)
+        else:
+            pairs = draw_balanced_pairs(labels, options.n, seed)
+        return export_pairs(
+            pairs,
+            images,
+            prefix,
+            provenance,
+            coders=options.coders,
+            dimensions=options.dimensions,
+            **write,
         )
-        for cluster, rows in table.groupby("cluster", sort=True)
-    ]
-    intro = (
-        "For each cluster, decide on the themes its items share, then give every item its theme "
-        "in the 'theme' column of the CSV. Use the same wording for the same theme."
-    )
-    html = _render(f"{len(table)} items in {len(groups)} clusters", intro, groups, max_side)
-    return _write_sample(prefix, provenance, {".csv": _csv(table), ".html": html}, overwrite)
-
-
-def export_interpretability(
-    test: InterpretabilityTest,
-    images: pd.Series,
-    prefix: Path,
-    provenance: Provenance,
-    *,
-    evaluators: Sequence[str],
-    max_side: int = 200,
-    overwrite: bool = False,
-) -> list[Path]:
-    """Write the evaluators' sheet and answer template, the key and the letters.
-
-    Files: ``<prefix>.html`` (descriptions lettered, sets numbered), ``<prefix>-answers.csv``
-    (``set_id`` + one empty column per evaluator, for letters), ``<prefix>-key.csv``
-    (``set_id``, ``true_cluster``, ``run``, ``items``), ``<prefix>-letters.csv``
-    (``letter``, ``cluster``, ``description``) and the sidecar ``<prefix>.json``.
-    Keep the key and letters away from the evaluators.
-    """
-    evaluators = check_names(evaluators, "evaluator")
-    sets = test.sets
-    answers = pd.DataFrame({"set_id": sets["set_id"]}).assign(**dict.fromkeys(evaluators, ""))
-    key = pd.DataFrame(
-        {
-            "set_id": sets["set_id"],
-            "true_cluster": sets["true_cluster"],
-            "run": provenance.run,
-            "items": [";".join(items) for items in sets["items"]],
-        }
-    )
-    paths_of_sets = [_paths(images, pd.Series(items)) for items in sets["items"]]
-    thumbs = _thumbnails(pd.Series([p for paths in paths_of_sets for p in paths]), max_side)
-    cards = [
-        _Card(f"Set {set_id}", [_image(thumbs, path, "") for path in paths])
-        for set_id, paths in zip(sets["set_id"], paths_of_sets, strict=True)
-    ]
-    intro = (
-        "Each set holds images from one group. Find the description (letter) that fits the set "
-        "best and write the letter in your column of the answers CSV, in the row of the set."
-    )
-    legend = list(zip(test.letters["letter"], test.letters["description"], strict=True))
-    html = _render(f"{len(sets)} image sets", intro, [_Group("", cards)], max_side, legend)
-    return _write_sample(
-        prefix,
-        provenance,
-        {
-            ".html": html,
-            "-answers.csv": _csv(answers),
-            "-key.csv": _csv(key),
-            "-letters.csv": _csv(test.letters),
-        },
-        overwrite,
-    )
-
-
-def _paths(images: pd.Series, ids: pd.Series) -> np.ndarray:
-    """Image path of each id; an id the study does not know is an error."""
-    images = images.copy()
-    images.index = images.index.astype(str)
-    ids = pd.Series(ids).astype(str)
-    unknown = ~ids.isin(images.index)
-    if unknown.any():
-        raise SamplingError(f"image id {ids[unknown].iloc[0]!r} is not in the study")
-    return images.reindex(ids).to_numpy()
-
-
-def _thumbnails(paths: pd.Series, max_side: int) -> dict[str, str | None]:
-    """Each distinct path decoded once, in parallel."""
-    distinct = list(dict.fromkeys(str(p) for p in paths))
-    with ThreadPoolExecutor(max_workers=_THUMB_WORKERS) as pool:
-        urls = pool.map(lambda p: thumbnail_data_url(p, max_side=max_side), distinct)
-        return dict(zip(distinct, urls, strict=True))
-
-
-def _image(thumbs: dict[str, str | None], path: str, caption: str) -> _Image:
-    return _Image(thumbs[str(path)], caption)
-
-
-def _text(value) -> str:
-    return "" if value is None or pd.isna(value) else str(value)
-
-
-def _render(title: str, intro: str, groups: list[_Group], side: int, legend=None) -> str:
-    return (
-        _environment()
-        .get_template("contact_sheet.html.j2")
-        .render(title=title, intro=intro, groups=groups, thumb_side=side, legend=legend or [])
-    )
-
-
-def _csv(table: pd.DataFrame) -> str:
-    return table.to_csv(index=False)
-
-
-def _write_sample(prefix: Path, provenance: Provenance, contents: dict, overwrite: bool):
-    """Write ``<prefix><suffix>`` for each of ``contents``, and the sidecar ``<prefix>.json``."""
-    prefix = Path(prefix)
-    files = {prefix.with_name(prefix.name + suffix): text for suffix, text in contents.items()}
-    record = provenance.to_dict() | {"files": [path.name for path in files]}
-    files[prefix.with_name(prefix.name + ".json")] = json.dumps(record, indent=2, default=str)
-    return _write_all(files, overwrite)
-
-
-def _write_all(files: dict[Path, str], overwrite: bool) -> list[Path]:
-    """Write every file, or none: a sample file may already hold a coder's work."""
-    if not overwrite:
-        taken = [p for p in files if p.exists()]
-        if taken:
-            raise SamplingError(
-                f"{taken[0]} exists (it may hold coders' work); choose another --out or use --force"
-            )
-    for path, text in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    log.debug("wrote %s", ", ".join(p.name for p in files))
-    return list(files)
-
-
-# --- reading coded samples back --------------------------------------------------------------
-
-
-def read_csv(path: Path, what: str, **options) -> pd.DataFrame:
-    """A CSV file as text columns, or an error that names the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise SamplingError(f"{what} file not found: {path}")
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, **options)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise SamplingError(f"cannot read the {what} file {path}: {exc}") from exc
-
-
-def letters_path(key: Path) -> Path:
-    """The letters file written beside ``<prefix>-key.csv``."""
-    key = Path(key)
-    stem = key.name.removesuffix("-key.csv")
-    return key.with_name(f"{stem}-letters.csv")
-
-
-@dataclass(frozen=True)
-class InterpretabilityAnswers:
-    """Evaluators' answers turned into the table :func:`score_interpretability` takes."""
-
-    table: pd.DataFrame
-    evaluators: list[str]
-    clusters: list[int]
-    run: str | None
-    n_unanswered: int
-
-
-def read_interpretability(
-    answers: Path, key: Path, letters: Path | None = None
-) -> InterpretabilityAnswers:
-    """Join the answers (letters) to the key, translating letters into clusters.
-
-    ``letters`` defaults to the ``<prefix>-letters.csv`` beside ``<prefix>-key.csv``.
-    Sets nobody answered yet are left out and counted in ``n_unanswered``.
-
-    Raises
-    ------
-    SamplingError
-        A missing column, a set id not in the key or given twice, or a letter that was
-        not offered, naming the line and column.
-    """
-    answers, key = Path(answers), Path(key)
-    letters = Path(letters) if letters is not None else letters_path(key)
-    answer_table = _read_table(answers, "answers", ("set_id",))
-    key_table = _read_table(key, "key", ("set_id", "true_cluster"))
-    letter_table = _read_table(letters, "letters", ("letter", "cluster"))
-    evaluators = [c for c in answer_table.columns if c != "set_id"]
-    if not evaluators:
-        raise SamplingError(f"{answers.name} has no evaluator column beside set_id")
-    offered = letter_table["letter"].str.strip().str.upper()
-    to_cluster = dict(zip(offered, _whole(letter_table, "cluster", letters.name), strict=True))
-    set_ids = key_table["set_id"].str.strip()
-    truth = dict(zip(set_ids, _whole(key_table, "true_cluster", key.name), strict=True))
-    table = _translate(answer_table, evaluators, to_cluster, truth, answers.name)
-    answered = table[evaluators].notna().any(axis=1)
-    runs = key_table["run"].unique().tolist() if "run" in key_table.columns else [""]
-    return InterpretabilityAnswers(
-        table=table[answered].reset_index(drop=True),
-        evaluators=evaluators,
-        clusters=sorted(to_cluster.values()),
-        run=runs[0] or None,
-        n_unanswered=int((~answered).sum()),
-    )
-
-
-def _read_table(path: Path, what: str, required: tuple[str, ...]) -> pd.DataFrame:
-    table = read_csv(path, what)
-    missing = [c for c in required if c not in table.columns]
-    if missing:
-        raise SamplingError(
-            f"{path.name} lacks the column(s) {missing}; it has {list(table.columns)}"
+    if kind == "stratified":
+        table = stratified_sample(labels, options.per_cluster, options.leave_out, seed)
+        return export_stratified(table, images, prefix, provenance, **write)
+    if kind == "consistency":
+        require_column(run.assignments, options.text_column)
+        table = consistency_sample(labels, options.per_cluster, seed)
+        return export_consistency(
+            table,
+            run.assignments,
+            prefix,
+            provenance,
+            coders=options.coders,
+            text_column=options.text_column,
+            **write,
         )
-    return table
+    test = interpretability_test(labels, _descriptions(run), options.sets, options.set_size, seed)
+    return export_interpretability(
+        test, images, prefix, provenance, evaluators=options.coders, **write
+    )
 
 
-def _whole(table: pd.DataFrame, column: str, name: str) -> list[int]:
-    """A column of cluster ids as ints, or an error naming the line."""
-    numbers = pd.to_numeric(table[column].str.strip(), errors="coerce")
-    bad = numbers.isna() | (numbers % 1 != 0)
-    if bad.any():
-        line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-        raise SamplingError(
-            f"line {line} of {name}: {column} {table[column].iloc[line - 2]!r} is not a cluster id"
-        )
-    return numbers.astype(int).tolist()
+def _with_defaults(kind: str, options: SampleOptions) -> SampleOptions:
+    per_cluster = {
+        "stratified": STRATIFIED_PER_CLUSTER,
+        "consistency": CONSISTENCY_PER_CLUSTER,
+    }
+    return dataclasses.replace(
+        options,
+        coders=options.coders or DEFAULT_CODERS.get(kind, ()),
+        per_cluster=options.per_cluster or per_cluster.get(kind),
+    )
 
 
-def _translate(
-    answers: pd.DataFrame, evaluators, to_cluster: dict, truth: dict, name: str
-) -> pd.DataFrame:
-    """``set_id``, ``true_cluster`` and each evaluator's chosen cluster (NA = not answered)."""
-    seen = set()
-    rows = []
-    for line, record in enumerate(answers.to_dict(orient="records"), start=2):
-        set_id = record["set_id"].strip()
-        if set_id not in truth:
-            raise SamplingError(f"line {line} of {name}: set {set_id!r} is not in the key")
-        if set_id in seen:
-            raise SamplingError(f"line {line} of {name}: set {set_id!r} is answered twice")
-        seen.add(set_id)
-        row = {"set_id": set_id, "true_cluster": truth[set_id]}
-        for evaluator in evaluators:
-            letter = record[evaluator].strip().upper()
-            if letter and letter not in to_cluster:
-                raise SamplingError(
-                    f"line {line} of {name}, column {evaluator!r}: {record[evaluator]!r} is not "
-                    f"one of the letters offered ({', '.join(to_cluster)})"
-                )
-            row[evaluator] = to_cluster[letter] if letter else pd.NA
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["set_id", "true_cluster", *evaluators])
+def _usable_images(study: Path) -> pd.Series:
+    """Image path by id of every item whose image could be read."""
+    from .study import Study
+
+    with Study(study) as s:
+        items = s.items()
+    return _images(items[items["status"] == "ok"])
+
+
+def _images(table: pd.DataFrame) -> pd.Series:
+    return table.set_index(table["id"].astype(str))["image"]
+
+
+def _descriptions(run: Run) -> dict[int, str]:
+    """Each cluster's keywords as the evaluators read them: terms only, best first."""
+    if run.clusters is None:
+        raise SemclustError(f"run {run.id} has no keywords yet: run `semclust label` first")
+    return {
+        int(c): ", ".join(term for term, _ in keywords) or "(no keywords)"
+        for c, keywords in zip(run.clusters["cluster"], run.clusters["keywords"], strict=True)
+    }

@@ -167,7 +167,7 @@ class _Pages:
 
     def answer(self, request: Request, coder: str, number: int, form: dict[str, str]) -> Response:
         """Store the answer (or the skip) to unit ``number``, then go to the next open unit."""
-        position = self.position(coder, number)
+        position = _position(self.store.coder_order(self.task, coder), number)
         try:
             value = None if form.get("action") == "skip" else parse_answer(self.task, form)
         except AnnotationError as exc:
@@ -181,13 +181,6 @@ class _Pages:
         index = next_index(order, self.store.answers(self.task, coder), after - 1)
         return _redirect(f"/code/{coder}/units" if index is None else f"/code/{coder}/{index + 1}")
 
-    def position(self, coder: str, number: int) -> int:
-        """The unit position shown as number ``number`` (1-based) in the coder's order."""
-        order = self.store.coder_order(self.task, coder)
-        if not 1 <= number <= len(order):
-            raise HTTPException(404, f"this task has units 1 to {len(order)}")
-        return order[number - 1]
-
     def unit(
         self,
         request: Request,
@@ -196,20 +189,20 @@ class _Pages:
         error: str | None = None,
         status_code: int = 200,
     ) -> HTMLResponse:
-        position = self.position(coder, number)
+        """Unit ``number`` of the coder's order, with the coder's saved answer filled in."""
+        order = self.store.coder_order(self.task, coder)
+        position = _position(order, number)
         answers = self.store.answers(self.task, coder)
         saved = next((a.value for a in answers if a.position == position), None)
         unit = self.task.units[position]
         grouped = self.task.spec.settings.get("grouped")
         context = {
-            "group": group_of(self.task, self.store.coder_order(self.task, coder), position)
-            if grouped
-            else None,
             "coder": coder,
             "number": number,
             "progress": progress(self.task, answers),
             "images": [image_url(i) for i in unit.items],
             "text": unit.content.get("text"),
+            "group": group_of(self.task, order, position) if grouped else None,
             "saved": saved or {},
             "error": error,
         }
@@ -255,6 +248,13 @@ class _Pages:
             )
         )
         return HTMLResponse(html, status_code=status_code)
+
+
+def _position(order: Sequence[int], number: int) -> int:
+    """The unit position shown as number ``number`` (1-based) in a coder's order."""
+    if not 1 <= number <= len(order):
+        raise HTTPException(404, f"this task has units 1 to {len(order)}")
+    return order[number - 1]
 
 
 def _options(dimension: str) -> list[dict]:

@@ -94,7 +94,7 @@ def write_table(table: pd.DataFrame, out: str | Path, *, overwrite: bool = False
         raise AnnotationError(f"{out} exists; choose another --out or use --force")
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False)
-    log.info("wrote %d rows to %s", len(table), out)
+    log.debug("wrote %d rows to %s", len(table), out)
     return out
 
 

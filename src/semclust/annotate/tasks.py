@@ -400,7 +400,10 @@ class AnnotationStore:
     # --- tasks ------------------------------------------------------------
     def add_task(self, name: str, spec: TaskSpec, source: str, seed: int) -> Task:
         """Store a new task, or return the stored one when it has the same content and seed."""
-        check_names([name], "task")
+        try:
+            check_names([name], "task")
+        except SamplingError as exc:
+            raise AnnotationError(f"{exc}; choose a task name with --name") from exc
         existing = self._rows(
             "SELECT source_hash, seed, source FROM annotation_tasks WHERE name=?", (name,)
         )
@@ -472,20 +475,17 @@ class AnnotationStore:
     # --- coders -----------------------------------------------------------
     def coder_order(self, task: Task, coder: str) -> list[int]:
         """The coder's unit positions in the order shown, drawn and recorded on first use."""
-        seed = coder_seed(task.seed, coder)
-        order = unit_order(task, seed)
-        self._write(
-            [
-                (
-                    "INSERT OR IGNORE INTO annotation_coders (task_id, coder, seed, unit_order,"
-                    " created_at) VALUES (?, ?, ?, ?, ?)",
-                    (task.id, coder, seed, _dump(order), now_iso()),
-                )
-            ]
-        )
-        rows = self._rows(
-            "SELECT unit_order FROM annotation_coders WHERE task_id=? AND coder=?", (task.id, coder)
-        )
+        sql = "SELECT unit_order FROM annotation_coders WHERE task_id=? AND coder=?"
+        rows = self._rows(sql, (task.id, coder))
+        if not rows:
+            seed = coder_seed(task.seed, coder)
+            insert = (
+                "INSERT OR IGNORE INTO annotation_coders (task_id, coder, seed, unit_order,"
+                " created_at) VALUES (?, ?, ?, ?, ?)"
+            )
+            order = _dump(unit_order(task, seed))
+            self._write([(insert, (task.id, coder, seed, order, now_iso()))])
+            rows = self._rows(sql, (task.id, coder))  # another thread's insert may have won
         return json.loads(rows[0]["unit_order"])
 
     def coders(self, task: Task) -> list[str]:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .headline import headline
+from .headlines import headline
 
 if TYPE_CHECKING:
     from ..runs import Run

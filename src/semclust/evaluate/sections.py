@@ -20,8 +20,13 @@ import pandas as pd
 
 from ..errors import SemclustError
 from .agreement import coder_agreement, consensus_codes
-from .codes import BINARY_DIMENSIONS, GRADED_DIMENSIONS, EvaluationInputError, load_codes
-from .codes import match_pairs
+from .codes import (
+    BINARY_DIMENSIONS,
+    GRADED_DIMENSIONS,
+    EvaluationInputError,
+    load_codes,
+    match_pairs,
+)
 from .consistency import within_cluster_consistency
 from .dataloss import data_loss_curve
 from .external import external_scores

@@ -1,9 +1,12 @@
 """CLIP: images and texts in one space (Zhang & Leung, section 3.3, "joint embedding").
 
 ``clip:MODEL[:TAG]`` names an open_clip architecture and, optionally, its pretrained
-tag (``clip:ViT-B-32:openai``, ``clip:ViT-B-32:laion2b_s34b_b79k``). Without a tag the
-OpenAI weights are used where open_clip has them, else the model's first listed tag.
-Image and text vectors are L2-normalised, so their dot product is CLIP's similarity.
+tag (``clip:ViT-B-32:openai``, ``clip:ViT-B-32:laion2b_s34b_b79k``; OpenAI's spelling
+``ViT-B/32`` is accepted too). Without a tag the OpenAI weights are used where
+open_clip has them, else the model's first listed tag. Image and text vectors are
+L2-normalised, so their dot product is CLIP's similarity. (Zhang & Leung's
+1024-dimensional vector per image-text pair is, presumably, ViT-B-32's 512-dimensional
+image and text vectors side by side.)
 
 The weights file is looked up as ``$SEMCLUST_HOME/weights/open_clip_MODEL_TAG.safetensors``
 (or ``.bin``/``.pt`` as published), then in the Hugging Face cache where
@@ -55,6 +58,7 @@ class ClipEmbedder(TorchImageEmbedder):
 def _parse(args: str, open_clip: Any) -> tuple[str, str]:
     """``"ViT-B-32:openai"`` -> ``("ViT-B-32", "openai")``, with the default tag filled in."""
     model_name, _, tag = args.strip().partition(":")
+    model_name = model_name.replace("/", "-")  # OpenAI's clip package says "ViT-B/32"
     if model_name not in open_clip.list_models():
         raise UnknownBackendError(
             f"unknown CLIP model 'clip:{model_name}'; open_clip.list_models() has them all, "

@@ -131,7 +131,8 @@ def finetune(
     weights
         Starting weights of ``base``, as for ``cnn:`` (``None`` = the published ones).
     seed
-        Seeds the new layer, the shuffling and dropout: same inputs, same file.
+        Seeds the new layer, the shuffling and dropout, so a rerun on the same machine
+        reproduces the network.
     image_size
         Train (and later embed) at this square size instead of the network's own,
         e.g. 128 to fine-tune on a CPU quickly.

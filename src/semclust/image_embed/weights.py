@@ -163,7 +163,7 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     if path.suffix == ".safetensors":
         st = require("safetensors.torch", "cnn", "Reading .safetensors weights")
         try:
-            return st.load_file(str(path))
+            return _strip_module_prefix(st.load_file(str(path)))
         except Exception as exc:  # safetensors raises its own SafetensorError
             raise WeightsError(f"cannot read weights file {path}: {exc}") from exc
     torch = require("torch", "cnn", "Image embeddings")

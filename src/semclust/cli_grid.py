@@ -37,29 +37,49 @@ def register(app: typer.Typer) -> None:
 
 
 def grid(
-    grid_file: Annotated[Path, typer.Argument(help="The grid file (.yaml or .toml); see docs/grid.md.")],
+    grid_file: Annotated[
+        Path, typer.Argument(help="The grid file (.yaml or .toml); see docs/grid.md.")
+    ],
     study: StudyOpt,
     codes: Annotated[
         Path | None, typer.Option(help="Coded pairs CSV (id_a, id_b, <dimension>_<coder>...).")
     ] = None,
-    scale: Annotated[str, typer.Option(help="Scale of the graded codes: auto, 0-2 or 1-3.")] = "auto",
-    min_same: Annotated[int, typer.Option(help="Fewest same-cluster pairs for a quality score.")] = 50,
-    min_diff: Annotated[int, typer.Option(help="Fewest different-cluster pairs for a quality score.")] = 50,
+    scale: Annotated[
+        str, typer.Option(help="Scale of the graded codes: auto, 0-2 or 1-3.")
+    ] = "auto",
+    min_same: Annotated[
+        int, typer.Option(help="Fewest same-cluster pairs for a quality score.")
+    ] = 50,
+    min_diff: Annotated[
+        int, typer.Option(help="Fewest different-cluster pairs for a quality score.")
+    ] = 50,
     pair_dimension: Annotated[
         str | None,
-        typer.Option(help="Codes for pair precision/recall: same, connotative or denotative (default: same if coded)."),
+        typer.Option(
+            help="Codes for pair precision/recall: same, connotative or denotative (default: same if coded)."
+        ),
     ] = None,
     pair_threshold: Annotated[
         float, typer.Option(help="A graded code at least this (0-2) means 'belong together'.")
     ] = 2.0,
-    folds: Annotated[int, typer.Option(help="Cross-validation folds for pair precision/recall.")] = 5,
+    folds: Annotated[
+        int, typer.Option(help="Cross-validation folds for pair precision/recall.")
+    ] = 5,
     criterion: Annotated[
         Criterion | None,
-        typer.Option(help="Best setting by this score (default: connotative, else f1, else silhouette)."),
+        typer.Option(
+            help="Best setting by this score (default: connotative, else f1, else silhouette)."
+        ),
     ] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (-1: every core).")] = -1,
-    best: Annotated[bool, typer.Option(help="Re-run the best setting as a normal run with its report.")] = True,
-    map: Annotated[str, typer.Option(help="2-D map in the best run's report: umap, pca or none.")] = "umap",
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Worker processes (-1: every core).")
+    ] = -1,
+    best: Annotated[
+        bool, typer.Option(help="Re-run the best setting as a normal run with its report.")
+    ] = True,
+    map: Annotated[
+        str, typer.Option(help="2-D map in the best run's report: umap, pca or none.")
+    ] = "umap",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Run every combination of embedders x reducers x clusterers x seeds once and score it.
@@ -78,7 +98,9 @@ def grid(
             outcome = run_grid(s, spec, scoring, n_jobs=jobs, progress=not quiet)
             _print_outcome(console, outcome)
             if best and not outcome.results.empty:
-                chosen = rerun_best(s, outcome, criterion and criterion.value, progress=not quiet, map=map)
+                chosen = rerun_best(
+                    s, outcome, criterion and criterion.value, progress=not quiet, map=map
+                )
                 _print_top(console, outcome.results, chosen.criterion)
                 console.print(f"best by {chosen.criterion}: {chosen.row['embedder']} | "
                               f"{chosen.row['reducer']} | {chosen.row['clusterer']} | seed {chosen.row['seed']}")  # fmt: skip
@@ -110,11 +132,15 @@ def _print_top(console, results, criterion: str) -> None:
 
     from .grid import CRITERIA
 
-    ranked = results.dropna(subset=[criterion]).sort_values(criterion, ascending=not CRITERIA[criterion])
+    ranked = results.dropna(subset=[criterion]).sort_values(
+        criterion, ascending=not CRITERIA[criterion]
+    )
     table = Table(title=f"top settings by {criterion}")
     columns = ["embedder", "reducer", "clusterer", "seed", "n_clusters", "outlier_share", criterion]
     for column in columns:
         table.add_column(column)
     for _, row in ranked.head(TOP_ROWS).iterrows():
-        table.add_row(*[f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in columns])
+        table.add_row(
+            *[f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in columns]
+        )
     console.print(table)

@@ -243,7 +243,9 @@ def _expand(
         for i, item in enumerate(value):
             where = f"{section}[{i}]"
             if not isinstance(item, str) and not (allow_mappings and isinstance(item, dict)):
-                raise GridError(f"{origin}: {where}: expected a spec such as 'kmeans:7', got {item!r}")
+                raise GridError(
+                    f"{origin}: {where}: expected a spec such as 'kmeans:7', got {item!r}"
+                )
             entries.append((where, item))
         return entries
     if isinstance(value, dict):
@@ -395,7 +397,8 @@ def _digest(*parts: Any) -> str:
 
 def _plan(study: Study, grid: Grid) -> list[_Planned]:
     """Ids that change whenever the items, descriptions or images an embedder reads change."""
-    inputs = {e: _input_id(study, e) for e in grid.embedders}
+    routes = {e.route: _route_inputs(study, e.route) for e in grid.embedders}
+    inputs = {e: _digest(asdict(e), *routes[e.route]) for e in grid.embedders}
     plan = []
     for s in grid.settings():
         reduction = _digest(inputs[s.embedder], s.reducer, s.seed)
@@ -403,16 +406,15 @@ def _plan(study: Study, grid: Grid) -> list[_Planned]:
     return plan
 
 
-def _input_id(study: Study, embedder: Embedder) -> str:
+def _route_inputs(study: Study, route: str) -> tuple[list[str], list[str]]:
+    """The ids a route embeds and a content key of each: the text's hash, or the image's."""
     from .store import text_hash
 
-    if embedder.route == "text":
+    if route == "text":
         texts = study.descriptions().dropna()
-        ids, keys = texts.index.tolist(), [text_hash(t) for t in texts]
-    else:
-        usable = study.items().query("status == 'ok'")
-        ids, keys = usable["id"].tolist(), usable["sha256"].tolist()
-    return _digest(asdict(embedder), ids, keys)
+        return texts.index.tolist(), [text_hash(t) for t in texts]
+    usable = study.items().query("status == 'ok'")
+    return usable["id"].tolist(), usable["sha256"].tolist()
 
 
 def _load_records(folder: Path, plan: list[_Planned]) -> dict[str, dict]:
@@ -435,7 +437,9 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else str(value)
 
 
-def _reduce_missing(study: Study, folder: Path, todo: list[_Planned], n_jobs: int, progress: bool) -> int:
+def _reduce_missing(
+    study: Study, folder: Path, todo: list[_Planned], n_jobs: int, progress: bool
+) -> int:
     """Compute the reductions ``todo`` needs that are not saved yet, one embedder at a time."""
     from joblib import Parallel, delayed
 
@@ -471,14 +475,15 @@ def _reduce(X: np.ndarray, spec: str, seed: int, folder: Path, reduction_id: str
         if isinstance(n_components, int) and n_components >= len(X):
             raise SemclustError(f"{spec}: {n_components} components need more than {len(X)} items")
         reduced = np.asarray(reducer.fit_transform(X), dtype=np.float32)
-        with open(folder / f"{reduction_id}.tmp", "wb") as handle:
-            np.save(handle, reduced)
-        os.replace(folder / f"{reduction_id}.tmp", folder / f"{reduction_id}.npy")
     except SETTING_FAILURES as exc:
         meta["error"] = f"{spec}: {exc}"
         log.warning("reduction failed: %s", meta["error"])
     meta["seconds"] = time.perf_counter() - start
     (folder / f"{reduction_id}.json").write_text(json.dumps(meta))
+    if meta["error"] is None:  # the .npy last and whole: its presence means the reduction is done
+        with open(folder / f"{reduction_id}.tmp", "wb") as handle:
+            np.save(handle, reduced)
+        os.replace(folder / f"{reduction_id}.tmp", folder / f"{reduction_id}.npy")
 
 
 def _cluster_all(
@@ -518,7 +523,9 @@ def _cluster(reductions: Path, reduction_id: str, setting_id: str, spec: str, se
     X = np.load(reductions / f"{reduction_id}.npy")
     start = time.perf_counter()
     try:
-        labels = np.asarray(create_clusterer(spec, random_state=seed).fit_predict(X), dtype=np.int32)
+        labels = np.asarray(
+            create_clusterer(spec, random_state=seed).fit_predict(X), dtype=np.int32
+        )
     except SETTING_FAILURES as exc:
         log.warning("setting failed: %s: %s", spec, exc)
         return result | {"error": f"{spec}: {exc}"}
@@ -550,19 +557,27 @@ def _row(record: dict) -> dict:
 
 
 def _append_row(path: Path, row: dict) -> None:
-    pd.DataFrame([row], columns=COLUMNS).to_csv(path, mode="a", header=not path.exists(), index=False)
+    pd.DataFrame([row], columns=COLUMNS).to_csv(
+        path, mode="a", header=not path.exists(), index=False
+    )
 
 
 def _results_table(plan: list[_Planned], records: dict) -> pd.DataFrame:
     rows = [_row(records[p.setting_id]) for p in plan if p.setting_id in records]
     table = pd.DataFrame(rows, columns=COLUMNS)
     numeric = [c for c in SCORE_COLUMNS if c not in TEXT_COLUMNS]
-    return table.assign(**{c: pd.to_numeric(table[c]) for c in numeric})  # None -> NaN, as in the CSV
+    return table.assign(
+        **{c: pd.to_numeric(table[c]) for c in numeric}
+    )  # None -> NaN, as in the CSV
 
 
 def _rescore(folder: Path, plan: list[_Planned], records: dict, scorer: _Scorer) -> int:
     """Settings scored with other codes or options: new code scores from the saved labels."""
-    stale = [p for p in plan if p.setting_id in records and records[p.setting_id]["scoring"] != scorer.fingerprint]
+    stale = [
+        p
+        for p in plan
+        if p.setting_id in records and records[p.setting_id]["scoring"] != scorer.fingerprint
+    ]
     for p in stale:
         record = records[p.setting_id]
         labels_path = folder / "settings" / f"{p.setting_id}.labels.npy"
@@ -593,7 +608,9 @@ class _Scorer:
         from .evaluate import load_codes
 
         self.options = options
-        self.codes = None if options.codes is None else load_codes(options.codes, scale=options.scale)
+        self.codes = (
+            None if options.codes is None else load_codes(options.codes, scale=options.scale)
+        )
         self.base = _base_assignments(study)
         codes_text = "" if self.codes is None else self.codes.frame.to_csv(index=False)
         self.fingerprint = _digest(codes_text, asdict(options) | {"codes": None})
@@ -630,7 +647,9 @@ def pair_judgement(codes: CodedPairs, options: ScoringOptions) -> tuple[str, flo
         preferred = [*BINARY_DIMENSIONS, *GRADED_DIMENSIONS]
         dimension = next(d for d in preferred if d in codes.dimensions)
     elif dimension not in codes.dimensions:
-        raise GridError(f"pair dimension {dimension!r} is not in the codes ({', '.join(codes.dimensions)})")
+        raise GridError(
+            f"pair dimension {dimension!r} is not in the codes ({', '.join(codes.dimensions)})"
+        )
     return dimension, None if dimension in BINARY_DIMENSIONS else options.pair_threshold
 
 
@@ -642,7 +661,9 @@ def code_scores(assignments: pd.DataFrame, codes: CodedPairs, options: ScoringOp
     scores: dict[str, Any] = {}
     notes = []
     for d in (d for d in GRADED_DIMENSIONS if d in codes.dimensions):
-        q = grimmer_king(assignments, codes, d, min_same=options.min_same, min_diff=options.min_diff)
+        q = grimmer_king(
+            assignments, codes, d, min_same=options.min_same, min_diff=options.min_diff
+        )
         scores |= {d: q.score, f"{d}_n_same": q.n_same, f"{d}_n_diff": q.n_diff}
         notes += [f"{d}: {q.reason}"] if q.reason else []
     dimension, threshold = pair_judgement(codes, options)
@@ -699,7 +720,11 @@ def best_setting(results: pd.DataFrame, criterion: str) -> pd.Series:
 
 
 def rerun_best(
-    study: Study, outcome: GridOutcome, criterion: str | None = None, *, progress: bool = True,
+    study: Study,
+    outcome: GridOutcome,
+    criterion: str | None = None,
+    *,
+    progress: bool = True,
     **options,
 ) -> BestRun:
     """Run the best setting as a normal run (assignments, keywords, report); ``best.json``.
@@ -739,4 +764,7 @@ def _check_same_labels(folder: Path, record: dict, run: Run) -> None:
     rerun = run.clustered().set_index("id")["cluster"].reindex(ids).fillna(-2).astype(int)
     agreement = adjusted_rand_score(labels, rerun)
     if agreement < 1:
-        log.warning("the re-run of the best setting differs from the grid's clustering (ARI %.3f)", agreement)
+        log.warning(
+            "the re-run of the best setting differs from the grid's clustering (ARI %.3f)",
+            agreement,
+        )

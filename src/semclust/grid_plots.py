@@ -58,7 +58,9 @@ def plot_quality_by_min_size(results: pd.DataFrame, path: str | Path) -> Path | 
     if table.empty:
         return _skip(path, "no HDBSCAN setting")
     table = table.assign(min_size=[int(split_spec(c)[1] or 50) for c in table["clusterer"]])
-    return _grouped_figure(table, "min_size", "embedder", "HDBSCAN minimum cluster size", "box", path)
+    return _grouped_figure(
+        table, "min_size", "embedder", "HDBSCAN minimum cluster size", "box", path
+    )
 
 
 def plot_quality_by_reduction(results: pd.DataFrame, path: str | Path) -> Path | None:
@@ -78,7 +80,9 @@ def plot_precision_recall(results: pd.DataFrame, path: str | Path) -> Path | Non
     fig = Figure(figsize=(6.5, 5), layout="constrained")
     ax = fig.subplots()
     colors = _colors(table["embedder"])
-    for (embedder, family), rows in table.groupby([table["embedder"], _families(table)], sort=False):
+    for (embedder, family), rows in table.groupby(
+        [table["embedder"], _families(table)], sort=False
+    ):
         ax.scatter(rows["recall"], rows["precision"], color=colors[embedder],
                    marker=MARKERS.get(family, "D"), label=f"{embedder}, {family}", alpha=0.8)  # fmt: skip
     if table["f1"].notna().any():
@@ -110,7 +114,9 @@ def plot_oneshot_vs_iterative(results: pd.DataFrame, path: str | Path) -> Path |
         rows = table[table["kind"] == kind]
         x = np.array([groups.index(g) for g in rows["group"]]) + offset
         x = x + jitter.uniform(-0.05, 0.05, len(x))
-        ax.scatter(x, rows[metric], color=color, label=f"{kind} ({', '.join(sorted(set(rows['family'])))})")
+        ax.scatter(
+            x, rows[metric], color=color, label=f"{kind} ({', '.join(sorted(set(rows['family'])))})"
+        )
     ax.set_xticks(range(len(groups)), groups, fontsize="small")
     ax.set_ylabel(_label(metric))
     ax.legend()

@@ -37,6 +37,9 @@ class TfidfTopKEmbedder:
         )
         matrix = vectorizer.fit_transform(texts).toarray().astype(np.float32)
         if matrix.shape[1] > self.top_k:
-            cutoff = np.partition(matrix, -self.top_k, axis=1)[:, -self.top_k][:, None]
-            matrix[matrix < cutoff] = 0.0
+            # exactly K per text: among tied weights the earlier vocabulary term wins
+            order = np.argsort(-matrix, axis=1, kind="stable")[:, : self.top_k]
+            kept = np.zeros_like(matrix, dtype=bool)
+            np.put_along_axis(kept, order, True, axis=1)
+            matrix[~kept] = 0.0
         return normalize(matrix).astype(np.float32)

@@ -153,6 +153,16 @@ def test_rerun_after_interrupt_computes_only_the_rest(study, monkeypatch, caplog
     np.testing.assert_allclose(kept.to_numpy(), first["silhouette"].to_numpy())
 
 
+def test_a_failing_setting_is_recorded_and_the_grid_goes_on(study):
+    grid = _grid("failing", reducers=["pca:3", "pca:80"], clusterers=["kmeans:4", "kmeans:70"])
+    results = run_grid(study, grid, n_jobs=1, progress=False, plots=False).results
+    table = results.set_index(["reducer", "clusterer"])
+    assert pd.isna(table.loc[("pca:3", "kmeans:4"), "error"])
+    assert "kmeans:70" in table.loc[("pca:3", "kmeans:70"), "error"]  # more clusters than items
+    assert table.loc["pca:80", "error"].str.contains("80 components need more than").all()
+    assert table.loc["pca:80", "silhouette"].isna().all()
+
+
 def test_scores_equal_the_toolkit_on_a_normal_run_of_the_same_setting(study, codes_file):
     outcome = run_grid(
         study, _grid("scored"), _scoring(codes_file), n_jobs=1, progress=False, plots=False

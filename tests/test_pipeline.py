@@ -82,6 +82,9 @@ def test_same_seed_same_clusters_and_cached_embeddings(tmp_path):
     unclustered = first.assignments[first.assignments["cluster"].isna()]
     assert len(unclustered) >= 2
     assert all(unclustered["note"].str.len() > 0)
+    skipped = pd.read_csv(study.folder / "skipped.csv")
+    assert set(skipped["id"]) <= set(unclustered["id"]) and len(skipped) == 2
+    assert len(pd.read_csv(study.folder / "near_duplicates.csv")) >= 1  # the demo's re-encoded poster
 
 
 def test_exemplars_are_the_items_nearest_each_centroid():

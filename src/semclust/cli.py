@@ -84,7 +84,7 @@ def _print_ingest(summary) -> None:
     for item_id, reason in summary.errors[:10]:
         console.print(f"  skipped [yellow]{item_id}[/]: {reason}", markup=True, highlight=False)
     if len(summary.errors) > 10:
-        console.print(f"  ... and {len(summary.errors) - 10} more")
+        console.print(f"  ... and {len(summary.errors) - 10} more (all in skipped.csv)")
 
 
 def _print_describe(summary) -> None:

@@ -66,7 +66,7 @@ SCORE_COLUMNS = [
     "connotative", "connotative_n_same", "connotative_n_diff",
     "denotative", "denotative_n_same", "denotative_n_diff",
     "precision", "recall", "f1", "precision_std", "recall_std", "f1_std", "pair_judgement",
-    "reduce_seconds", "cluster_seconds", "notes", "error",
+    "reduce_seconds", "cluster_seconds", "score_seconds", "notes", "error",
 ]  # fmt: skip
 COLUMNS = SETTING_COLUMNS + SCORE_COLUMNS
 TEXT_COLUMNS = ("pair_judgement", "notes", "error")
@@ -531,6 +531,7 @@ def _cluster(reductions: Path, reduction_id: str, setting_id: str, spec: str, se
         return result | {"error": f"{spec}: {exc}"}
     result["cluster_seconds"] = time.perf_counter() - start
     indices = internal_indices(X, labels, random_state=seed)
+    result["score_seconds"] = time.perf_counter() - start - result["cluster_seconds"]
     result |= {name: indices[name] for name in INDEX_NAMES}
     result["notes"] = sorted(set(indices["reasons"].values()))
     return result | {"labels": labels}

@@ -70,6 +70,9 @@ class Study:
         """Add a folder of images or a CSV/Parquet table with an ``image`` column."""
         summary = ingest(self.store, source, **options)
         self.store.set_state("input", str(Path(source).resolve()))
+        pd.DataFrame(summary.near_duplicates, columns=["id_a", "id_b", "phash_distance"]).to_csv(
+            self.folder / "near_duplicates.csv", index=False)
+        pd.DataFrame(summary.errors, columns=["id", "reason"]).to_csv(self.folder / "skipped.csv", index=False)
         return summary
 
     def items(self) -> pd.DataFrame:

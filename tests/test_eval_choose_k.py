@@ -8,7 +8,7 @@ from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 
 from semclust.errors import SemclustError
-from semclust.evaluate.choose_k import choose_k, marginal_gain, pick_k, s_dbw_by_k
+from semclust.evaluate.marginal_gain import choose_k, marginal_gain, pick_k, s_dbw_by_k
 from semclust.evaluate.plots import plot_marginal_gain
 from semclust.evaluate.sdbw import s_dbw
 

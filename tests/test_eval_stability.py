@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import adjusted_mutual_info_score
 
 from semclust.errors import SemclustError
-from semclust.evaluate.stability import best_jaccard, stability
+from semclust.evaluate.seed_stability import best_jaccard, stability
 
 BASE = np.repeat([0, 1, 2, 3], 50)
 

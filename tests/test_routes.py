@@ -100,3 +100,31 @@ def test_labels_route_reports_modality_agreement_and_pruning(demo_study):
 def test_clip_route_needs_a_clip_embedder(demo_study):
     with pytest.raises(SemclustError, match="clip"):
         cluster_run(demo_study, _config(route="clip"), progress=False)
+
+
+def test_clip_route_joins_image_and_post_text_vectors(demo_study, tmp_path):
+    import json
+
+    open_clip = pytest.importorskip("open_clip")
+    from semclust.routes import clip_features
+
+    config_path = tmp_path / "semclust-route-tiny-clip.json"  # a tiny CLIP so the test runs in seconds
+    config_path.write_text(json.dumps({
+        "embed_dim": 16,
+        "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 16, "head_width": 16},
+        "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+    }))
+    open_clip.add_model_config(config_path)
+    config = _config(route="clip", image_embedder="clip:semclust-route-tiny-clip", text_column="text")
+    ids, X = clip_features(demo_study, config, progress=False)
+    items = demo_study.items()
+    with_both = items[(items["status"] == "ok") & (items["text"].str.strip() != "")]
+    assert set(ids) == set(with_both["id"])
+    assert X.shape == (len(ids), 32)  # 16-d image vector beside the 16-d text vector (zhang-leung's concat)
+    np.testing.assert_allclose(np.linalg.norm(X[:, :16], axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(X[:, 16:], axis=1), 1.0, rtol=1e-5)
+    from dataclasses import replace
+
+    _, mean = clip_features(demo_study, replace(config, clip_combine="mean"), progress=False)
+    summed = X[:, :16] + X[:, 16:]
+    np.testing.assert_allclose(mean, summed / np.linalg.norm(summed, axis=1, keepdims=True), rtol=1e-5)

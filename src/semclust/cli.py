@@ -215,6 +215,27 @@ def report(study: StudyOpt, run: RunOpt = "latest") -> None:
     console.print(f"report: {report_run(Run.load(study, run))}")
 
 
+@app.command()
+@user_errors
+def finetune(
+    labels_csv: Annotated[Path, typer.Argument(help="CSV with an 'image' column and one 0/1 column per label.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to save the fine-tuned embedder (.pt).")],
+    base: Annotated[str, typer.Option(help="The network to start from: cnn:resnet18, cnn:resnet50, cnn:vgg16, ...")] = "cnn:resnet18",
+    weights: Annotated[str | None, typer.Option(help="Starting weights file (default: the library's cache).")] = None,
+    epochs: Annotated[int, typer.Option(help="Training epochs (Casas et al.: 50).")] = 50,
+    lr: Annotated[float, typer.Option(help="Learning rate (Casas et al.: 0.005).")] = 0.005,
+    batch_size: Annotated[int, typer.Option(help="Images per step.")] = 32,
+    seed: SeedOpt = 0,
+    quiet: QuietOpt = False,
+) -> None:
+    """Casas et al.'s multi-label fine-tuning; use the result as --image-embedder finetuned:OUT."""
+    from .image_embed.finetune import finetune as run_finetune
+
+    path = run_finetune(labels_csv, out_path=out, base=base, epochs=epochs, lr=lr, batch_size=batch_size,
+                        weights=weights, seed=seed, progress=not quiet)
+    console.print(f"saved {path}; cluster with: semclust cluster --route image --image-embedder finetuned:{path}")
+
+
 # --- chains --------------------------------------------------------------------------------------
 
 @app.command()

@@ -38,6 +38,7 @@ class RunConfig:
     image_weights: str | None = None  # a weights file; None = the library's cache
     image_weight: float = 1.0  # concat route: weight of the image block
     text_column: str | None = None  # clip route: the post-text column (None = the descriptions)
+    clip_combine: str = "concat"  # clip route: concat (zhang-leung) or mean of the two unit vectors
     keep_groups: int | None = None  # labels route: keep only the largest groups
     describe: DescribeOptions = field(default_factory=DescribeOptions)
 

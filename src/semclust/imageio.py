@@ -13,11 +13,13 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
+from .errors import SemclustError
+
 #: Images with more pixels than this are refused (Pillow's own bomb guard is 2x this).
 DEFAULT_MAX_PIXELS = 89_478_485
 
 
-class ImageReadError(ValueError):
+class ImageReadError(SemclustError, ValueError):
     """The file is not a readable image; the message is the reason recorded in the study."""
 
 

@@ -17,7 +17,7 @@ from .config import RunConfig
 from .errors import SemclustError
 from .label import ClusterKeywords
 from .reduce import create_reducer
-from .runs import Run, mark_latest, new_run_id, package_versions, runs_folder
+from .runs import Run, mark_latest, new_run_folder, package_versions
 
 if TYPE_CHECKING:
     from .study import Study
@@ -138,7 +138,7 @@ def cluster_run(study: Study, config: RunConfig, *, reducer=None, clusterer=None
     config_dict["source"] = source.__dict__ if source else None
     if reducer is not None or clusterer is not None:
         config_dict["custom_estimators"] = repr((reducer, clusterer))
-    folder = runs_folder(study.folder) / new_run_id(config_dict)
+    folder = new_run_folder(study.folder, config_dict)
     metrics = summary_metrics(labels, len(assignments)) | extra
     run = Run(folder, config_dict, assignments, coords=map_coordinates(X, config.map, config.seed),
               reduced=reduced, metrics=metrics)

@@ -178,9 +178,6 @@ def template_environment() -> jinja2.Environment:
     )
 
 
-#: The old private name, still imported by :mod:`semclust.annotate.app`.
-_environment = template_environment
-
 
 def _check_options(samples_per_cluster: int, seed: int, max_thumb_side: int) -> None:
     for name, value, low in (

@@ -4,8 +4,9 @@
 - ``image``: the pixels through a CNN/CLIP image embedder; the CNN baseline.
 - ``concat``: vector-level combination, text and image vectors, each block L2-normalised per
   row, the image block multiplied by ``image_weight``, side by side.
-- ``clip``: joint embedding, CLIP image and CLIP text vectors of the same post in one space,
-  averaged and re-normalised.
+- ``clip``: joint embedding, CLIP image and CLIP text vectors of the same post (one space):
+  side by side as zhang-leung did (512 + 512 = their 1024 dimensions for ViT-B-32), or
+  averaged and re-normalised (``clip_combine="mean"``).
 - ``labels``: label-level combination, text and image clustered separately and each item's
   pair of labels made one group (see :func:`combine_labels`); built in :mod:`semclust.pipeline`.
 """
@@ -68,8 +69,12 @@ def clip_features(study: Study, config: RunConfig, progress: bool) -> tuple[pd.I
         raise SemclustError("no item has both an image and a text for the clip route")
     txt = study.embed_texts(texts[common].tolist(), f"clip-text:{config.image_embedder}", progress,
                           backend=study.image_embedder(config.image_embedder, config.image_weights))
-    img = normalize(img[i_ids.get_indexer(common)])
-    return common, normalize(img + normalize(txt)).astype(np.float32)
+    img, txt = normalize(img[i_ids.get_indexer(common)]), normalize(txt)
+    if config.clip_combine == "concat":
+        return common, np.hstack([img, txt]).astype(np.float32)
+    if config.clip_combine == "mean":
+        return common, normalize(img + txt).astype(np.float32)
+    raise SemclustError(f"clip_combine must be concat or mean, got {config.clip_combine!r}")
 
 
 FEATURES = {"text": text_features, "image": image_features, "concat": concat_features, "clip": clip_features}

@@ -46,6 +46,21 @@ def runs_folder(study_folder: Path) -> Path:
     return Path(study_folder) / "runs"
 
 
+def new_run_folder(study_folder: Path, config: dict) -> Path:
+    """A fresh ``runs/<id>`` folder; two runs started within one second get ``-2``, ``-3``, ... suffixes."""
+    base = runs_folder(study_folder)
+    base.mkdir(parents=True, exist_ok=True)
+    run_id = new_run_id(config)
+    for attempt in range(1, 1000):
+        folder = base / (run_id if attempt == 1 else f"{run_id}-{attempt}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+    raise SemclustError(f"cannot create a new run folder under {base}")
+
+
 def resolve_run(study_folder: Path, run_id: str = "latest") -> Path:
     """The folder of ``run_id`` (``latest`` = newest), or a clear error listing the runs there are."""
     base = runs_folder(study_folder)

@@ -28,7 +28,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from ..imageio import ImageReadError, downscale, jpeg_bytes, open_image
-from ..report import _environment
+from ..report import template_environment
 from .tasks import (
     AnnotationError,
     AnnotationStore,
@@ -239,7 +239,7 @@ class _Pages:
 
     def _render(self, request: Request, template: str, status_code: int, **context) -> HTMLResponse:
         html = (
-            _environment()
+            template_environment()
             .get_template(template)
             .render(
                 task={"name": self.task.name, "kind": self.task.kind, "size": len(self.task.units)},

@@ -17,7 +17,6 @@ from .agreement import (
     pairwise_kappa,
 )
 from .alternatives import choose_k_section, compare_section, stability_section
-from .choose_k import KChoice, choose_k, kmeans_fit_predict, marginal_gain, pick_k, s_dbw_by_k
 from .codes import (
     CodedPairs,
     EvaluationInputError,
@@ -32,6 +31,7 @@ from .external import ExternalScores, LabelAgreement, external_scores
 from .headlines import headline
 from .internal import INDEX_NAMES, internal_indices
 from .interpretability import InterpretabilityResult, score_interpretability
+from .marginal_gain import KChoice, choose_k, kmeans_fit_predict, marginal_gain, pick_k, s_dbw_by_k
 from .pairs import PairScores, PairScoresCV, human_same, pair_scores, pair_scores_cv
 from .persist import Section, load_evaluation, save_sections
 from .quality import QualityScore, grimmer_king, grimmer_king_by_dimension
@@ -44,7 +44,7 @@ from .run_evaluation import (
 )
 from .sdbw import UndefinedIndexError, count_within, s_dbw
 from .sections import EvaluateOptions, evaluation_sections
-from .stability import StabilityReport, best_jaccard, stability
+from .seed_stability import StabilityReport, best_jaccard, stability
 
 __all__ = [
     "INDEX_NAMES",

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import SemclustError
-from .choose_k import choose_k as marginal_gain_rule
 from .compare import ami, cooccurrence
+from .marginal_gain import choose_k as marginal_gain_rule
 from .persist import Section, load_evaluation
-from .stability import stability as seed_stability
+from .seed_stability import stability as seed_stability
 
 if TYPE_CHECKING:
     from ..runs import Run

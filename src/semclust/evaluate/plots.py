@@ -31,7 +31,7 @@ def plot_marginal_gain(
     """S_Dbw and its marginal gain against K (the paper's Figures 4 and 7).
 
     ``table`` has columns ``k``, ``s_dbw`` and ``gain`` (as from
-    :func:`semclust.evaluate.choose_k.marginal_gain`).
+    :func:`semclust.evaluate.marginal_gain.marginal_gain`).
     """
     _require_columns(table, ("k", "s_dbw", "gain"))
     fig = Figure(figsize=(6, 6), layout="constrained")

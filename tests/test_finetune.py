@@ -171,3 +171,28 @@ def test_finetuned_spec_errors(tmp_path, trained):
         image_embedders.create(f"finetuned:{tmp_path / 'other.pt'}")
     with pytest.raises(SemclustError, match="do not set weights"):
         image_embedders.create(f"finetuned:{trained}", weights="random")
+
+
+def test_cli_finetune_then_cluster_with_the_finetuned_embedder(labelled, tmp_path):
+    from typer.testing import CliRunner
+
+    from semclust.cli import app
+    from semclust.runs import Run
+
+    model = tmp_path / "ft.pt"
+    result = CliRunner().invoke(app, [
+        "finetune", str(labelled), "--out", str(model), "--weights", "random", "--epochs", "1",
+        "--batch-size", "8", "--image-size", str(SIZE), "--quiet",
+    ])
+    assert result.exit_code == 0, result.output
+    assert model.exists()
+    study = tmp_path / "study"
+    result = CliRunner().invoke(app, [
+        "run", str(labelled), "--out", str(study), "--describer", "none", "--route", "image",
+        "--image-embedder", f"finetuned:{model}", "--reducer", "pca:4", "--clusterer", "kmeans:4",
+        "--map", "none", "--quiet",
+    ])
+    assert result.exit_code == 0, result.output
+    run = Run.load(study)
+    assert run.assignments["cluster"].notna().all() and run.assignments["cluster"].nunique() == 4
+    assert run.config["image_embedder"] == f"finetuned:{model}"

@@ -225,6 +225,7 @@ def finetune(
     epochs: Annotated[int, typer.Option(help="Training epochs (Casas et al.: 50).")] = 50,
     lr: Annotated[float, typer.Option(help="Learning rate (Casas et al.: 0.005).")] = 0.005,
     batch_size: Annotated[int, typer.Option(help="Images per step.")] = 32,
+    image_size: Annotated[int | None, typer.Option(help="Train and embed at this input size (smaller = faster on a CPU).")] = None,
     seed: SeedOpt = 0,
     quiet: QuietOpt = False,
 ) -> None:
@@ -232,7 +233,7 @@ def finetune(
     from .image_embed.finetune import finetune as run_finetune
 
     path = run_finetune(labels_csv, out_path=out, base=base, epochs=epochs, lr=lr, batch_size=batch_size,
-                        weights=weights, seed=seed, progress=not quiet)
+                        weights=weights, seed=seed, image_size=image_size, progress=not quiet)
     console.print(f"saved {path}; cluster with: semclust cluster --route image --image-embedder finetuned:{path}")
 
 

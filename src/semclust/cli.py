@@ -267,7 +267,7 @@ def run(
     seed: SeedOpt = 0,
     quiet: QuietOpt = False,
 ) -> None:
-    """The whole text route: ingest -> describe -> embed -> reduce -> cluster -> label -> report."""
+    """The whole pipeline: ingest -> describe -> embed -> reduce -> cluster -> label -> report."""
     options = _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries)
     config = RunConfig(describer=describer, prompt=prompt, embedder=embedder, reducer=reducer,
                        clusterer=clusterer, seed=seed, top_k=top_k, extra_stop_words=_read_words(stopwords),

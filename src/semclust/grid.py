@@ -606,13 +606,16 @@ class _Scorer:
     """Scores one setting's labels: counts, and everything the coded pairs allow."""
 
     def __init__(self, study: Study, options: ScoringOptions):
-        from .evaluate import load_codes
+        from .evaluate import load_codes, match_pairs
 
         self.options = options
         self.codes = (
             None if options.codes is None else load_codes(options.codes, scale=options.scale)
         )
         self.base = _base_assignments(study)
+        if self.codes is not None:  # unknown ids or a bad pair dimension fail now, not mid-grid
+            match_pairs(self.base.assign(cluster=pd.NA), self.codes)
+            pair_judgement(self.codes, options)
         codes_text = "" if self.codes is None else self.codes.frame.to_csv(index=False)
         self.fingerprint = _digest(codes_text, asdict(options) | {"codes": None})
 

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 import semclust.grid as grid_module
 from semclust.cli import app
+from semclust.errors import SemclustError
 from semclust.evaluate import grimmer_king, pair_scores_cv
 from semclust.evaluate.internal import internal_indices
 from semclust.grid import (
@@ -203,6 +204,16 @@ def test_scores_from_new_codes_reuse_the_saved_labels(study, codes_file, monkeyp
     outcome = run_grid(study, grid, _scoring(codes_file), n_jobs=1, progress=False, plots=False)
     assert clusterings == [] and outcome.n_rescored == 2
     assert outcome.results["connotative"].notna().all()
+
+
+def test_codes_for_unknown_images_fail_before_any_clustering(study, tmp_path, monkeypatch):
+    codes = tmp_path / "codes.csv"
+    codes.write_text("id_a,id_b,same\npost0001,nosuchpost,1\n")
+    grid = _grid("unknown-ids")
+    clusterings = _counting(monkeypatch, "create_clusterer")
+    with pytest.raises(SemclustError, match="line 2 of codes.csv.*'nosuchpost'"):
+        run_grid(study, grid, ScoringOptions(codes=codes), n_jobs=1, progress=False)
+    assert clusterings == []
 
 
 def test_best_setting_honours_the_direction_of_the_criterion():

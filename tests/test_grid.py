@@ -327,6 +327,10 @@ def test_image_embedders_run_on_the_images_through_the_study_cache(study, monkey
             "embedders: [tfidf:10]\nreducers: [pca:3]\nclusterers: [kmeans:4]\nseeds: [0, one]\n",
             "'one'",
         ),
+        (
+            "embedders: [tfidf:10]\nreducers: [pca:3]\nclusterers: {kmeans: []}\n",
+            "'clusterers' names no",
+        ),
         ("embedders: [tfidf:10\n", "not valid YAML"),
     ],
 )

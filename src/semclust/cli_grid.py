@@ -88,7 +88,7 @@ def grid(
     in STUDY/grids/<name>/.
     """
     from .cli import _fail, _study, console
-    from .grid import ScoringOptions, load_grid, rerun_best, run_grid
+    from .grid import ScoringOptions, choose_criterion, load_grid, rerun_best, run_grid
 
     scoring = ScoringOptions(codes=codes, scale=scale, min_same=min_same, min_diff=min_diff,
                              pair_dimension=pair_dimension, pair_threshold=pair_threshold, folds=folds)  # fmt: skip
@@ -97,15 +97,10 @@ def grid(
         with _study(study) as s:
             outcome = run_grid(s, spec, scoring, n_jobs=jobs, progress=not quiet)
             _print_outcome(console, outcome)
-            if best and not outcome.results.empty:
-                chosen = rerun_best(
-                    s, outcome, criterion and criterion.value, progress=not quiet, map=map
-                )
-                _print_top(console, outcome.results, chosen.criterion)
-                console.print(f"best by {chosen.criterion}: {chosen.row['embedder']} | "
-                              f"{chosen.row['reducer']} | {chosen.row['clusterer']} | seed {chosen.row['seed']}")  # fmt: skip
-                console.print(f"best run:    {chosen.run.id}")
-                console.print(f"report:      {chosen.report}")
+            chosen = choose_criterion(outcome.results, criterion and criterion.value)
+            _print_top(console, outcome.results, chosen)
+            if best:
+                _print_best(console, rerun_best(s, outcome, chosen, progress=not quiet, map=map))
     except KeyboardInterrupt:
         console.print("interrupted: finished settings are saved; run the same command to continue")
         raise typer.Exit(code=130) from None
@@ -113,7 +108,17 @@ def grid(
         _fail(exc)
 
 
+def _print_best(console, best) -> None:
+    row = best.row
+    setting = f"{row['embedder']} | {row['reducer']} | {row['clusterer']} | seed {row['seed']}"
+    console.print(f"best by {best.criterion}: {setting}", markup=False)
+    console.print(f"best run:    {best.run.id}")
+    console.print(f"report:      {best.report}")
+
+
 def _print_outcome(console, outcome) -> None:
+    from rich.markup import escape
+
     console.print(
         f"grid {outcome.folder.name}: {len(outcome.results)} settings; {outcome.n_skipped} already done "
         f"(skipped), {outcome.n_computed} computed, {outcome.n_rescored} rescored, "
@@ -121,7 +126,7 @@ def _print_outcome(console, outcome) -> None:
     )
     failed = outcome.results[outcome.results["error"].notna()]
     for row in failed.head(5).itertuples():
-        console.print(f"  [yellow]failed[/]: {row.error}")
+        console.print(f"  [yellow]failed[/]: {escape(row.error)}")
     console.print(f"results:     {outcome.folder / 'results.csv'}")
     for path in outcome.plots:
         console.print(f"plot:        {path}")
@@ -141,6 +146,6 @@ def _print_top(console, results, criterion: str) -> None:
         table.add_column(column)
     for _, row in ranked.head(TOP_ROWS).iterrows():
         table.add_row(
-            *[f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in columns]
+            *[f"{row[c]:.3g}" if isinstance(row[c], float) else str(row[c]) for c in columns]
         )
     console.print(table)

@@ -180,8 +180,8 @@ def _seeds(data: dict, origin: str) -> tuple[int, ...]:
     raw = data.get("seeds", data.get("seed", 0))
     seeds = raw if isinstance(raw, list) else [raw]
     for seed in seeds:
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise GridError(f"{origin}: seeds: {seed!r} is not a whole number")
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+            raise GridError(f"{origin}: seeds: {seed!r} is not a whole number in [0, 2**32)")
     if not seeds:
         raise GridError(f"{origin}: 'seeds' is empty")
     return tuple(dict.fromkeys(seeds))
@@ -196,7 +196,14 @@ def _checked(value: Any, section: str, origin: str, factory) -> list[str]:
         except SemclustError as exc:
             raise GridError(f"{origin}: {where}: {exc}") from exc
         specs.append(spec)
-    return list(dict.fromkeys(specs))
+    return _unique(specs, section, origin)
+
+
+def _unique(entries: list, section: str, origin: str) -> list:
+    """``entries`` without repeats; an empty section (e.g. ``kmeans: []``) is an error."""
+    if not entries:
+        raise GridError(f"{origin}: {section!r} names no setting")
+    return list(dict.fromkeys(entries))
 
 
 def _embedders(value: Any, origin: str) -> list[Embedder]:
@@ -220,7 +227,7 @@ def _embedders(value: Any, origin: str) -> list[Embedder]:
         except SemclustError as exc:
             raise GridError(f"{origin}: {where}: {exc}") from exc
         found.append(Embedder(spec, "text"))
-    return list(dict.fromkeys(found))
+    return _unique(found, "embedders", origin)
 
 
 def _embedder_entry(item: Any, where: str, origin: str) -> tuple[str, str | None]:

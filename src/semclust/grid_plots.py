@@ -59,8 +59,9 @@ def plot_quality_by_min_size(results: pd.DataFrame, path: str | Path) -> Path | 
         return _skip(path, "no HDBSCAN setting")
     table = table.assign(min_size=[int(split_spec(c)[1] or 50) for c in table["clusterer"]])
     return _grouped_figure(
-        table, "min_size", "embedder", "HDBSCAN minimum cluster size", "box", path
-    )
+        table, "min_size", "embedder", "HDBSCAN minimum cluster size", "box", path,
+        "HDBSCAN: each box spans the reduction settings (Arminio et al. Fig. 3)",
+    )  # fmt: skip
 
 
 def plot_quality_by_reduction(results: pd.DataFrame, path: str | Path) -> Path | None:
@@ -94,7 +95,9 @@ def plot_precision_recall(results: pd.DataFrame, path: str | Path) -> Path | Non
                    label=f"best F1 ({best['reducer']}, {best['clusterer']})")  # fmt: skip
     ax.set_xlabel("recall (pairs the coders put together that the clustering keeps together)")
     ax.set_ylabel("precision (pairs kept together that the coders put together)")
-    ax.set_title("pair precision and recall, cross-validated means (Casas et al. Fig. 5)", fontsize="medium")
+    ax.set_title(
+        "pair precision and recall, cross-validated means (Casas et al. Fig. 5)", fontsize="medium"
+    )
     ax.set_xlim(0, 1.02)
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize="small")
@@ -151,6 +154,8 @@ def _grouped_figure(table: pd.DataFrame, group: str, hue: str, xlabel: str, kind
                 x = g - 0.4 + width * (h + 0.5)
                 _distribution(ax, values, x, width, colors[name], kind)
             ax.scatter([], [], color=colors[name], label=str(name))  # legend entry
+        if metric in QUALITY:
+            ax.axhline(0, color="0.6", linewidth=0.8, linestyle="--")  # a random clustering
         ax.set_xticks(range(len(groups)), [str(g) for g in groups])
         ax.set_ylabel(_label(metric))
         ax.legend(fontsize="small")

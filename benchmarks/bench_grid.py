@@ -139,7 +139,7 @@ def measure_grid(study_folder: Path, embedders: list[str], jobs: int) -> dict:
     per_setting = results[["embedder", "reducer", "clusterer", "cluster_seconds", "score_seconds"]]
     return {
         "wall_s": wall, "resume_wall_s": resume, "resume_skipped": again.n_skipped,
-        "settings": len(results), "reductions": outcome.n_reductions,
+        "settings": len(results), "reductions": outcome.n_reductions, "phases": outcome.seconds,
         "errors": int(results["error"].notna().sum()),
         "per_setting": per_setting.to_dict(orient="records"),
     } | memory.stop()  # fmt: skip
@@ -222,9 +222,9 @@ def report(args: argparse.Namespace, grid: dict, naive: dict) -> None:
     )
     print(table.round(1).to_string(index=False))
     print(f"speed-up, naive / grid wall time: {naive_total / grid['wall_s']:.1f}x ({label})")
-    print(
-        f"grid: {grid['reductions']} reductions for {n_settings} settings, {grid['errors']} failed settings"
-    )
+    phases = {k: round(v, 1) for k, v in grid["phases"].items()}
+    print(f"grid: {grid['reductions']} reductions for {n_settings} settings, {grid['errors']} failed; "
+          f"wall seconds per phase {phases}")  # fmt: skip
     steps = (
         pd.DataFrame(naive["rows"])
         .groupby("embedder")[["embed_s", "reduce_s", "cluster_s", "score_s"]]
@@ -251,6 +251,10 @@ def main() -> None:
     parser.add_argument("--study", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     embedders = args.embedders.split(",")
+    if args.naive != "all" and int(args.naive) < len(embedders) * len(REDUCERS):
+        parser.error(
+            f"--naive must be 'all' or at least {len(embedders) * len(REDUCERS)} (one per embedder x reducer)"
+        )
     if args.mode == "grid":
         print(json.dumps(measure_grid(args.study, embedders, args.jobs)))
         return

@@ -171,30 +171,35 @@ def test_scores_equal_the_toolkit_on_a_normal_run_of_the_same_setting(study, cod
     results = outcome.results
     assert results["connotative"].notna().all() and results["f1"].notna().all()
     assert set(results["pair_judgement"]) == {"same"}
-    for _, row in results[results["clusterer"] == "hdbscan:5"].head(1).iterrows():
-        setting = grid_module.Setting(
-            grid_module.Embedder(row["embedder"], "text"),
-            row["reducer"],
-            row["clusterer"],
-            row["seed"],
-        )
-        run = cluster_run(study, setting.run_config(map="none"), progress=False)
-        quality = grimmer_king(run.assignments, codes_file, "connotative",
+    row = results[results["clusterer"] == "hdbscan:5"].iloc[
+        0
+    ]  # with outliers: they count in neither group
+    assert row["outlier_share"] > 0
+    setting = grid_module.Setting(
+        grid_module.Embedder(row["embedder"], "text"),
+        row["reducer"],
+        row["clusterer"],
+        row["seed"],
+    )
+    run = cluster_run(study, setting.run_config(map="none"), progress=False)
+    for dimension in ("connotative", "denotative"):
+        quality = grimmer_king(run.assignments, codes_file, dimension,
                                min_same=MIN_PAIRS, min_diff=MIN_PAIRS)  # fmt: skip
-        assert row["connotative"] == pytest.approx(quality.score)
-        assert row["connotative_n_same"] == quality.n_same
-        cv = pair_scores_cv(run.assignments, codes_file, n_splits=5, random_state=0)
-        for metric in ("precision", "recall", "f1"):
-            assert row[metric] == pytest.approx(cv.mean[metric])
-            assert row[f"{metric}_std"] == pytest.approx(cv.std[metric])
-        labels = run.clustered()["cluster"].astype(int).to_numpy()
-        indices = internal_indices(run.reduced, labels, random_state=row["seed"])
-        for name in ("silhouette", "davies_bouldin", "calinski_harabasz", "s_dbw"):
-            assert row[name] == pytest.approx(indices[name])
-        kept = labels >= 0
-        assert row["silhouette"] == pytest.approx(silhouette_score(run.reduced[kept], labels[kept]))
-        assert row["n_clusters"] == len(set(labels[kept]))
-        assert row["outlier_share"] == pytest.approx(np.mean(labels < 0))
+        assert row[dimension] == pytest.approx(quality.score)
+        assert row[f"{dimension}_n_same"] == quality.n_same
+        assert row[f"{dimension}_n_diff"] == quality.n_diff
+    cv = pair_scores_cv(run.assignments, codes_file, n_splits=5, random_state=0)
+    for metric in ("precision", "recall", "f1"):
+        assert row[metric] == pytest.approx(cv.mean[metric])
+        assert row[f"{metric}_std"] == pytest.approx(cv.std[metric])
+    labels = run.clustered()["cluster"].astype(int).to_numpy()
+    indices = internal_indices(run.reduced, labels, random_state=row["seed"])
+    for name in ("silhouette", "davies_bouldin", "calinski_harabasz", "s_dbw"):
+        assert row[name] == pytest.approx(indices[name])
+    kept = labels >= 0
+    assert row["silhouette"] == pytest.approx(silhouette_score(run.reduced[kept], labels[kept]))
+    assert row["n_clusters"] == len(set(labels[kept]))
+    assert row["outlier_share"] == pytest.approx(np.mean(labels < 0))
 
 
 def test_scores_from_new_codes_reuse_the_saved_labels(study, codes_file, monkeypatch):

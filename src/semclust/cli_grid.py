@@ -84,8 +84,7 @@ def grid(
 ) -> None:
     """Run every combination of embedders x reducers x clusterers x seeds once and score it.
 
-    Finished settings are saved at once, so a rerun skips them; results.csv and the plots land
-    in STUDY/grids/<name>/.
+    Each finished setting is saved at once (a rerun skips it); results and plots: STUDY/grids/NAME/.
     """
     from .cli import _fail, _study, console
     from .grid import ScoringOptions, choose_criterion, load_grid, rerun_best, run_grid

@@ -20,6 +20,8 @@ import logging
 import os
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -340,6 +342,7 @@ class GridOutcome:
     n_rescored: int
     n_reductions: int
     plots: list[Path] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time: embed, reduce, cluster
 
 
 def grid_folder(study_folder: str | os.PathLike, name: str) -> Path:
@@ -378,14 +381,36 @@ def run_grid(
         "grid %s: %d settings, %d already done (skipped), %d to compute",
         grid.name, len(plan), len(plan) - len(todo), len(todo),
     )  # fmt: skip
-    n_reductions = _reduce_missing(study, folder, todo, n_jobs, progress)
-    _cluster_all(folder, todo, scorer, records, n_jobs, progress)
+    seconds: dict[str, float] = {}
+    n_reductions = _reduce_missing(study, folder, todo, n_jobs, progress, seconds)
+    with _timed(seconds, "cluster"):
+        _cluster_all(folder, todo, scorer, records, n_jobs, progress)
+    log.info(
+        "grid %s: seconds per phase %s", grid.name, {k: round(v, 1) for k, v in seconds.items()}
+    )
     results = _results_table(plan, records)
     results.to_csv(folder / "results.csv", index=False)
     written = write_plots(results, folder) if plots else []
     return GridOutcome(
-        folder, results, len(plan) - len(todo), len(todo), n_rescored, n_reductions, written
+        folder,
+        results,
+        len(plan) - len(todo),
+        len(todo),
+        n_rescored,
+        n_reductions,
+        written,
+        seconds,
     )
+
+
+@contextmanager
+def _timed(seconds: dict[str, float], phase: str) -> Iterator[None]:
+    """Add the wall time of the block to ``seconds[phase]``."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[phase] = seconds.get(phase, 0.0) + time.perf_counter() - start
 
 
 @dataclass(frozen=True)
@@ -445,7 +470,7 @@ def _plain(value: Any) -> Any:
 
 
 def _reduce_missing(
-    study: Study, folder: Path, todo: list[_Planned], n_jobs: int, progress: bool
+    study: Study, folder: Path, todo: list[_Planned], n_jobs: int, progress: bool, seconds: dict
 ) -> int:
     """Compute the reductions ``todo`` needs that are not saved yet, one embedder at a time."""
     from joblib import Parallel, delayed
@@ -456,13 +481,15 @@ def _reduce_missing(
             missing.setdefault(p.input_id, {})[p.reduction_id] = p.setting
     for input_id, reductions in missing.items():
         first = next(iter(reductions.values()))
-        ids, X = _features(study, first, progress)
+        with _timed(seconds, "embed"):
+            ids, X = _features(study, first, progress)
         np.save(folder / "reductions" / f"{input_id}.ids.npy", np.asarray(ids, dtype=str))
         log.info("%s: %d reductions of %d x %d", first.embedder.spec, len(reductions), *X.shape)
-        Parallel(n_jobs=n_jobs)(
-            delayed(_reduce)(X, s.reducer, s.seed, folder / "reductions", rid)
-            for rid, s in reductions.items()
-        )
+        with _timed(seconds, "reduce"):
+            Parallel(n_jobs=n_jobs)(
+                delayed(_reduce)(X, s.reducer, s.seed, folder / "reductions", rid)
+                for rid, s in reductions.items()
+            )
     return sum(len(r) for r in missing.values())
 
 

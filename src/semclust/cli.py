@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
+from .cli_common import console, user_errors
 from .config import DescribeOptions, RunConfig
 from .errors import SemclustError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="Semantic clustering of images: describe, embed, cluster, label, validate.")
-console = Console(stderr=True)
 
 StudyOpt = Annotated[Path, typer.Option("--study", "-s", help="The study folder.")]
 RunOpt = Annotated[str, typer.Option("--run", help="Run id, or 'latest'.")]
@@ -41,24 +38,6 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug lo
         logging.getLogger(noisy).setLevel(logging.WARNING)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
-def _fail(exc: Exception) -> None:
-    console.print(f"[bold red]error:[/] {exc}")
-    raise typer.Exit(code=1)
-
-
-def user_errors(command: Callable) -> Callable:
-    """Show a :class:`SemclustError` as one red line and exit 1, never as a traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except SemclustError as exc:
-            _fail(exc)
-
-    return wrapper
 
 
 def _study(folder: Path):
@@ -107,7 +86,7 @@ def _print_run(run) -> None:
 # --- stages --------------------------------------------------------------------------------------
 
 @app.command()
-@user_errors
+@user_errors()
 def ingest(
     input: Annotated[Path, typer.Argument(help="A folder of images (recursive), or a CSV/Parquet file with an 'image' column.")],
     study: StudyOpt,
@@ -120,7 +99,7 @@ def ingest(
 
 
 @app.command()
-@user_errors
+@user_errors()
 def describe(
     study: StudyOpt,
     describer: Annotated[str, typer.Option(help="openai:MODEL, ollama:MODEL or column:NAME.")],
@@ -140,7 +119,7 @@ def describe(
 
 
 @app.command()
-@user_errors
+@user_errors()
 def embed(
     study: StudyOpt,
     embedder: Annotated[str, typer.Option(help="st:MODEL, tfidf:K or openai:MODEL.")] = "st:all-MiniLM-L6-v2",
@@ -153,7 +132,7 @@ def embed(
 
 
 @app.command()
-@user_errors
+@user_errors()
 def cluster(
     study: StudyOpt,
     embedder: Annotated[str, typer.Option(help="Text embedder.")] = "st:all-MiniLM-L6-v2",
@@ -180,7 +159,7 @@ def cluster(
 
 
 @app.command()
-@user_errors
+@user_errors()
 def label(
     study: StudyOpt,
     run: RunOpt = "latest",
@@ -206,7 +185,7 @@ def _read_words(path: Path | None) -> list[str]:
 
 
 @app.command()
-@user_errors
+@user_errors()
 def report(study: StudyOpt, run: RunOpt = "latest") -> None:
     """Write the run's self-contained report.html."""
     from .pipeline import report_run
@@ -216,7 +195,7 @@ def report(study: StudyOpt, run: RunOpt = "latest") -> None:
 
 
 @app.command()
-@user_errors
+@user_errors()
 def finetune(
     labels_csv: Annotated[Path, typer.Argument(help="CSV with an 'image' column and one 0/1 column per label.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to save the fine-tuned embedder (.pt).")],
@@ -240,7 +219,7 @@ def finetune(
 # --- chains --------------------------------------------------------------------------------------
 
 @app.command()
-@user_errors
+@user_errors()
 def run(
     input: Annotated[Path, typer.Argument(help="A folder of images, or a CSV/Parquet file with an 'image' column.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The study folder to create or continue.")],
@@ -280,7 +259,7 @@ def run(
 
 
 @app.command()
-@user_errors
+@user_errors()
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to build the demo study.")] = Path("demo-study"),
     per_theme: Annotated[int, typer.Option(help="Generated posts per theme.")] = 40,

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from .errors import SemclustError
+from .cli_common import console
+from .cli_common import user_errors as _user_errors
 
 log = logging.getLogger(__name__)
 
@@ -33,20 +32,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(annotate_app, name="annotate")
 
 
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    from .cli import _fail
-
-    try:
-        yield
-    except SemclustError as exc:
-        _fail(exc)
-
-
-def _console():
-    from .cli import console
-
-    return console
 
 
 @annotate_app.command()
@@ -95,7 +80,7 @@ def serve(
             study, loaded.name, allowed_hosts=_allowed_hosts(host) if loopback else None
         )
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        _console().print(
+        console.print(
             f"task [bold]{loaded.name}[/]: {len(loaded.units)} units to code ({loaded.kind}). "
             f"Coders open http://{shown}:{port}/  (Ctrl-C stops the app; answers are saved)",
             highlight=False,
@@ -123,10 +108,10 @@ def export(
     with _user_errors(), AnnotationStore(study) as store:
         table = export_answers(store, task, clusters=clusters)
         write_table(table, out, overwrite=force)
-        _console().print(f"wrote {len(table)} answered units to {out}", highlight=False)
+        console.print(f"wrote {len(table)} answered units to {out}", highlight=False)
         graded = table.filter(regex=r"^(denotative|connotative)_")
         if graded.size and graded.min().min() >= 1:
-            _console().print(
+            console.print(
                 "no coder used code 0: tell `semclust evaluate` the scale with --scale 0-2",
                 highlight=False,
             )
@@ -158,7 +143,7 @@ def list_tasks(study: StudyOpt) -> None:
                     str(done.done) if done else "0",
                     str(done.skipped) if done else "0",
                 )
-        _console().print(table)
+        console.print(table)
 
 
 def is_loopback(host: str) -> bool:

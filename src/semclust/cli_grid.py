@@ -86,7 +86,9 @@ def grid(
 
     Each finished setting is saved at once (a rerun skips it); results and plots: STUDY/grids/NAME/.
     """
-    from .cli import _fail, _study, console
+    from .cli import _study
+    from .cli_common import console
+    from .cli_common import fail as _fail
     from .grid import ScoringOptions, choose_criterion, load_grid, rerun_best, run_grid
 
     scoring = ScoringOptions(codes=codes, scale=scale, min_same=min_same, min_diff=min_diff,

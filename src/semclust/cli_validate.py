@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from .cli_common import console
+from .cli_common import user_errors as _user_errors
 from .errors import SemclustError
 
 StudyOpt = Annotated[Path, typer.Option("--study", "-s", help="The study folder.")]
@@ -47,22 +47,6 @@ def register(app: typer.Typer) -> None:
     app.command()(stability)
     app.command("choose-k")(choose_k)
 
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """Show a SemclustError as one red line and exit 1, as the other commands do."""
-    from .cli import _fail
-
-    try:
-        yield
-    except SemclustError as exc:
-        _fail(exc)
-
-
-def _console():
-    from .cli import console
-
-    return console
 
 
 # --- sample ----------------------------------------------------------------------------------
@@ -122,7 +106,7 @@ def sample(
     )
     with _user_errors():
         paths = draw_sample(kind.value, study, run, options, seed=seed, out=out, overwrite=force)
-        _console().print("wrote " + ", ".join(str(p) for p in paths), highlight=False)
+        console.print("wrote " + ", ".join(str(p) for p in paths), highlight=False)
 
 
 def _split(text: str | None) -> tuple[str, ...]:
@@ -208,7 +192,7 @@ def evaluate(
         loaded = Run.load(study, run)
         result = evaluate_run(loaded, options)
         print_headline(result.headline, f"evaluation of run {loaded.id}")
-        _console().print(f"details: {result.path}; report: {loaded.folder / 'report.html'}")
+        console.print(f"details: {result.path}; report: {loaded.folder / 'report.html'}")
 
 
 def print_headline(rows: dict, title: str) -> None:
@@ -219,7 +203,7 @@ def print_headline(rows: dict, title: str) -> None:
     table.add_column("value", overflow="fold")
     for name, value in rows.items():
         table.add_row(name, _shown(value))
-    _console().print(table)
+    console.print(table)
 
 
 def _shown(value) -> str:
@@ -249,7 +233,7 @@ def compare(
         first, second = Run.load(study, run), Run.load(study, run_b)
         saved = compare_runs(first, second, drop_outliers=drop_outliers)
         result = saved.sections["compare"].data["runs"][second.id]
-        _console().print(
+        console.print(
             f"AMI {first.id} vs {second.id}: {result['ami']:.3f} on {result['n_items']} items "
             f"({result['only_first']} only in the first, {result['only_second']} only in the "
             "second); "
@@ -336,6 +320,6 @@ def print_choose_k(data: dict) -> None:
         mark = " <- chosen" if row.k == data["k"] else ""
         gain = "" if math.isnan(row.gain) else f"{row.gain:.4f}"
         table.add_row(f"{row.k}{mark}", f"{row.s_dbw:.4f}", gain)
-    _console().print(table)
+    console.print(table)
     if data["k"] is None:
-        _console().print("the gain never fell below the threshold: widen the grid")
+        console.print("the gain never fell below the threshold: widen the grid")

@@ -1,0 +1,34 @@
+"""What every CLI module shares: the console and the one-line error exit.
+
+Kept apart from :mod:`semclust.cli` so the command modules can import it at load time
+without importing the app that registers them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+
+from .errors import SemclustError
+
+console = Console(stderr=True)
+
+
+def fail(exc: Exception) -> None:
+    console.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(code=1)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Show a :class:`SemclustError` as one red line and exit 1, never as a traceback.
+
+    Works as ``with user_errors():`` and as the decorator ``@user_errors()``.
+    """
+    try:
+        yield
+    except SemclustError as exc:
+        fail(exc)

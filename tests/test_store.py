@@ -7,7 +7,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from semclust.describe.base import DescriptionKey, DescriptionRecord, canonical_params
+from semclust.describe.records import DescriptionKey, DescriptionRecord, canonical_params
 from semclust.errors import SemclustError
 from semclust.store import DB_NAME, ImageRow, ItemRow, StudyStore, text_hash
 from semclust.store import db as store_db

@@ -20,7 +20,7 @@ from .reduce import create_reducer
 from .runs import Run, mark_latest, new_run_folder, package_versions
 
 if TYPE_CHECKING:
-    from .study import Study
+    from .study_data import StudyData
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def build_assignments(items: pd.DataFrame, ids: pd.Index, labels, probabilities,
     return table[first + [c for c in table.columns if c not in first]]
 
 
-def _label_level(study: Study, config: RunConfig, progress: bool):
+def _label_level(study: StudyData, config: RunConfig, progress: bool):
     """zhang-leung §3.1: cluster text and image separately, then one group per label pair."""
     from .routes import combine_labels, image_features, modality_agreement, text_features
 
@@ -111,7 +111,7 @@ def _label_level(study: Study, config: RunConfig, progress: bool):
     return common, np.hstack([t_reduced, i_reduced]), labels, np.ones(len(labels)), extra
 
 
-def cluster_run(study: Study, config: RunConfig, *, reducer=None, clusterer=None, progress: bool = True) -> Run:
+def cluster_run(study: StudyData, config: RunConfig, *, reducer=None, clusterer=None, progress: bool = True) -> Run:
     """Create a run: embed along the configured route, reduce, cluster, and save the assignments."""
     from .routes import route_features
 
@@ -149,7 +149,7 @@ def cluster_run(study: Study, config: RunConfig, *, reducer=None, clusterer=None
     return run
 
 
-def _description_source(study: Study):
+def _description_source(study: StudyData):
     """The study's description source, or None on image-only studies that have none."""
     try:
         return study.description_source()
@@ -222,7 +222,7 @@ def report_run(run: Run, title: str | None = None, seed: int | None = None):
     )
 
 
-def execute_run(study: Study, config: RunConfig, *, reducer=None, clusterer=None, progress: bool = True) -> Run:
+def execute_run(study: StudyData, config: RunConfig, *, reducer=None, clusterer=None, progress: bool = True) -> Run:
     run = cluster_run(study, config, reducer=reducer, clusterer=clusterer, progress=progress)
     label_run(run)
     report_run(run)

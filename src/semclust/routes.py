@@ -24,23 +24,23 @@ from .errors import SemclustError
 
 if TYPE_CHECKING:
     from .config import RunConfig
-    from .study import Study
+    from .study_data import StudyData
 
 ROUTES = ("text", "image", "concat", "clip", "labels")
 
 
-def text_features(study: Study, config: RunConfig, progress: bool) -> tuple[pd.Index, np.ndarray]:
+def text_features(study: StudyData, config: RunConfig, progress: bool) -> tuple[pd.Index, np.ndarray]:
     texts = study.descriptions().dropna()
     if texts.empty:
         raise SemclustError("no item has a description: run `semclust describe` first")
     return texts.index, study.embed_texts(texts.tolist(), config.embedder, progress)
 
 
-def image_features(study: Study, config: RunConfig, progress: bool) -> tuple[pd.Index, np.ndarray]:
+def image_features(study: StudyData, config: RunConfig, progress: bool) -> tuple[pd.Index, np.ndarray]:
     return study.embed_images(config.image_embedder, weights=config.image_weights, progress=progress)
 
 
-def concat_features(study: Study, config: RunConfig, progress: bool) -> tuple[pd.Index, np.ndarray]:
+def concat_features(study: StudyData, config: RunConfig, progress: bool) -> tuple[pd.Index, np.ndarray]:
     t_ids, txt = text_features(study, config, progress)
     i_ids, img = image_features(study, config, progress)
     return concatenate_blocks(t_ids, txt, i_ids, img, config.image_weight)
@@ -59,7 +59,7 @@ def concatenate_blocks(t_ids: pd.Index, txt: np.ndarray, i_ids: pd.Index, img: n
     return common, np.hstack([txt, img]).astype(np.float32)
 
 
-def clip_features(study: Study, config: RunConfig, progress: bool) -> tuple[pd.Index, np.ndarray]:
+def clip_features(study: StudyData, config: RunConfig, progress: bool) -> tuple[pd.Index, np.ndarray]:
     if not config.image_embedder.startswith("clip:"):
         raise SemclustError(f"the clip route needs a clip: image embedder, got {config.image_embedder!r}")
     i_ids, img = image_features(study, config, progress)
@@ -80,7 +80,7 @@ def clip_features(study: Study, config: RunConfig, progress: bool) -> tuple[pd.I
 FEATURES = {"text": text_features, "image": image_features, "concat": concat_features, "clip": clip_features}
 
 
-def route_features(study: Study, config: RunConfig, progress: bool = True) -> tuple[pd.Index, np.ndarray]:
+def route_features(study: StudyData, config: RunConfig, progress: bool = True) -> tuple[pd.Index, np.ndarray]:
     if config.route not in FEATURES:
         raise SemclustError(f"route must be one of {', '.join(FEATURES)}, got {config.route!r}")
     return FEATURES[config.route](study, config, progress)

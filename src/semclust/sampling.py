@@ -36,23 +36,27 @@ import numpy as np
 import pandas as pd
 
 from .errors import SemclustError
+from .evaluate.answer_files import (
+    InterpretabilityAnswers,
+    SamplingError,
+    cluster_labels,
+    letters_path,
+    read_csv,
+    read_interpretability,
+)
 from .evaluate.codes import OUTLIER
 from .evaluate.sections import require_column
 from .runs import Run
 from .sampling_export import (
     RATING_HELP,
-    InterpretabilityAnswers,
+    InterpretabilityTest,
     Provenance,
-    SamplingError,
     check_names,
     export_consistency,
     export_interpretability,
     export_pairs,
     export_stratified,
-    letters_path,
     rating_columns,
-    read_csv,
-    read_interpretability,
 )
 
 __all__ = [
@@ -101,36 +105,7 @@ INTERPRETABILITY_SET_SIZE = 3
 CONSISTENCY_PER_CLUSTER = 10
 
 
-@dataclass(frozen=True)
-class InterpretabilityTest:
-    """An interpretability test: image sets and the lettered descriptions offered.
-
-    Attributes
-    ----------
-    sets : DataFrame
-        ``set_id`` (S001, ... in shuffled order), ``true_cluster``, ``items`` (tuple of ids).
-    letters : DataFrame
-        ``letter``, ``cluster``, ``description``: every cluster offered, in letter order.
-    """
-
-    sets: pd.DataFrame
-    letters: pd.DataFrame
-
-
 # --- drawing ---------------------------------------------------------------------------------
-
-
-def cluster_labels(assignments: pd.DataFrame) -> pd.Series:
-    """Cluster (int, -1 = outlier) by id, for the items a run clustered."""
-    missing = [c for c in ("id", "cluster") if c not in assignments.columns]
-    if missing:
-        raise SamplingError(f"assignments lack the column(s) {missing}")
-    rows = assignments[assignments["cluster"].notna()]
-    return pd.Series(
-        rows["cluster"].astype(int).to_numpy(),
-        index=pd.Index(rows["id"].astype(str), name="id"),
-        name="cluster",
-    )
 
 
 def draw_pairs(ids: Sequence[str], n: int, random_state=0) -> pd.DataFrame:

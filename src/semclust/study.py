@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .config import DescribeOptions, RunConfig
-from .describe.base import DescriptionKey
+from .describe.records import DescriptionKey
 from .embed import create_text_embedder
 from .errors import SemclustError
 from .ingest import IngestSummary, ingest

@@ -9,14 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..registry import Registry
-from .base import (
-    Describer,
-    Description,
-    DescriptionCache,
-    DescriptionKey,
-    DescriptionRecord,
-    HTTPDescriber,
-)
+from .base import Describer, DescriptionCache, HTTPDescriber
 from .errors import (
     AuthenticationError,
     DescribeError,
@@ -27,6 +20,7 @@ from .errors import (
     RetryableError,
 )
 from .prompts import DEFAULT_PROMPT, PRESETS, resolve_prompt
+from .records import Description, DescriptionKey, DescriptionRecord
 from .runner import (
     DescribeSummary,
     adescribe_images,

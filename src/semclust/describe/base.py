@@ -8,11 +8,8 @@ concurrency, retries, rate limits, deadlines, caching and progress live in
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import json
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import httpx
 from PIL import Image
@@ -24,56 +21,11 @@ from .errors import (
     RetryableError,
     error_for_status,
 )
-
-Status = Literal["ok", "failed", "refused"]
-
-
-@dataclass(frozen=True)
-class DescriptionKey:
-    """What makes two descriptions interchangeable: same bytes, model, prompt and parameters."""
-
-    sha256: str
-    describer: str  # backend name, e.g. "openai"
-    model: str
-    prompt: str
-    params: str = "{}"  # canonical JSON of generation parameters (temperature, max_tokens, ...)
-
-    @property
-    def prompt_hash(self) -> str:
-        return hashlib.sha256(self.prompt.encode("utf-8")).hexdigest()
-
-    @property
-    def params_hash(self) -> str:
-        return hashlib.sha256(self.params.encode("utf-8")).hexdigest()
-
-
-def canonical_params(params: dict[str, Any]) -> str:
-    """Stable JSON for the cache key, so {"a":1,"b":2} and {"b":2,"a":1} hit the same entry."""
-    return json.dumps(params, sort_keys=True, separators=(",", ":"))
-
-
-@dataclass
-class Description:
-    """What a backend returns for one image."""
-
-    text: str
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # e.g. finish_reason, served model
-
-
-@dataclass
-class DescriptionRecord:
-    """A stored outcome (success, failure or refusal) of describing one image."""
-
-    key: DescriptionKey
-    status: Status
-    text: str | None = None
-    error: str | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    seconds: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+from .records import (
+    Description,
+    DescriptionKey,
+    DescriptionRecord,
+)
 
 
 @runtime_checkable

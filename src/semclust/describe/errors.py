@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from ..errors import SemclustError
 
 if TYPE_CHECKING:
-    from .base import Description
+    from .records import Description
 
 #: Statuses that are worth another try: rate limits, overload, server errors, proxies timing out.
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429})

@@ -14,14 +14,9 @@ from typing import Any
 from PIL import Image
 
 from ..imageio import jpeg_bytes
-from .base import (
-    Description,
-    HTTPDescriber,
-    check_max_tokens,
-    check_temperature,
-    require_text,
-)
+from .base import HTTPDescriber, check_max_tokens, check_temperature, require_text
 from .errors import MalformedResponseError
+from .records import Description
 
 DEFAULT_BASE_URL = "http://localhost:11434"
 

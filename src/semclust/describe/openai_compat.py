@@ -15,18 +15,13 @@ from urllib.parse import urlsplit
 from PIL import Image
 
 from ..imageio import jpeg_data_url
-from .base import (
-    Description,
-    HTTPDescriber,
-    check_max_tokens,
-    check_temperature,
-    require_text,
-)
+from .base import HTTPDescriber, check_max_tokens, check_temperature, require_text
 from .errors import (
     DescriberConfigError,
     MalformedResponseError,
     RefusalError,
 )
+from .records import Description
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"

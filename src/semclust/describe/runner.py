@@ -22,15 +22,7 @@ from rich.progress import Progress, TaskID, TextColumn
 from ..errors import SemclustError
 from ..imageio import ImageReadError, downscale, open_image
 from ..progress import enabled, make_progress
-from .base import (
-    Describer,
-    Description,
-    DescriptionCache,
-    DescriptionKey,
-    DescriptionRecord,
-    Status,
-    canonical_params,
-)
+from .base import Describer, DescriptionCache
 from .errors import (
     AuthenticationError,
     DescriberConfigError,
@@ -39,6 +31,7 @@ from .errors import (
     RetryableError,
 )
 from .ratelimit import Throttle
+from .records import Description, DescriptionKey, DescriptionRecord, Status, canonical_params
 from .refusal import detect_refusal
 
 log = logging.getLogger(__name__)

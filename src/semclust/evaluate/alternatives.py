@@ -32,7 +32,7 @@ def compare_section(first: Run, second: Run, drop_outliers: bool) -> Section:
     The section keeps ``first``'s earlier comparisons with other runs; this one is
     ``data["runs"][second.id]``.
     """
-    from ..sampling import cluster_labels
+    from .answer_files import cluster_labels
     from .plots import plot_cooccurrence
 
     all_a, all_b = cluster_labels(first.assignments), cluster_labels(second.assignments)

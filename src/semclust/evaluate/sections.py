@@ -225,7 +225,7 @@ def require_column(table: pd.DataFrame, column: str | None) -> None:
 
 def interpretability_section(run: Run, options: EvaluateOptions) -> Section:
     """The interpretability test scored from the evaluators' answers and the run's key."""
-    from ..sampling import read_interpretability
+    from .answer_files import read_interpretability
 
     answers = read_interpretability(options.interpretability, options.key, options.letters)
     if answers.run and answers.run != run.id:
@@ -260,7 +260,7 @@ def _merge_pair(text: str) -> tuple[int, int]:
 
 def consistency_section(run: Run, path: Path) -> Section:
     """Within-cluster consistency of every ``theme`` / ``theme_<coder>`` column."""
-    from ..sampling import read_csv
+    from .answer_files import read_csv
 
     path = Path(path)
     coded = read_csv(path, "consistency")
@@ -285,7 +285,7 @@ def _run_clusters(coded: pd.DataFrame, run: Run, name: str) -> list[int]:
     Themes describe the clusters the coders saw, so a file drawn from another run is an
     error, not a silently different score.
     """
-    from ..sampling import cluster_labels
+    from .answer_files import cluster_labels
 
     labels = cluster_labels(run.assignments)
     stated = coded["cluster"] if "cluster" in coded.columns else [None] * len(coded)

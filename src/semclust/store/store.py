@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..describe.base import DescriptionKey, DescriptionRecord
+from ..describe.records import DescriptionKey, DescriptionRecord
 from ..errors import SemclustError
 from .db import connect
 

@@ -11,9 +11,9 @@ import typer
 from rich.logging import RichHandler
 from rich.table import Table
 
-from .cli_common import console, user_errors
-from .config import DescribeOptions, RunConfig
-from .errors import SemclustError
+from ..config import DescribeOptions, RunConfig
+from ..errors import SemclustError
+from .common import console, open_study, user_errors
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="Semantic clustering of images: describe, embed, cluster, label, validate.")
@@ -38,12 +38,6 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug lo
         logging.getLogger(noisy).setLevel(logging.WARNING)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
-def _study(folder: Path):
-    from .study import Study
-
-    return Study(folder)
 
 
 def _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries) -> DescribeOptions:
@@ -94,7 +88,7 @@ def ingest(
     quiet: QuietOpt = False,
 ) -> None:
     """Add images to a study: hash, check and measure every file; bad files are recorded, not fatal."""
-    with _study(study) as s:
+    with open_study(study) as s:
         _print_ingest(s.ingest(input, near_duplicate_bits=near_duplicate_bits, progress=not quiet))
 
 
@@ -113,7 +107,7 @@ def describe(
     quiet: QuietOpt = False,
 ) -> None:
     """Describe each distinct image once; stored as it arrives, so a rerun continues where it stopped."""
-    with _study(study) as s:
+    with open_study(study) as s:
         options = _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries)
         _print_describe(s.describe(describer, prompt, options, progress=not quiet))
 
@@ -126,7 +120,7 @@ def embed(
     quiet: QuietOpt = False,
 ) -> None:
     """Embed the descriptions (cached per text, so only new texts are embedded)."""
-    with _study(study) as s:
+    with open_study(study) as s:
         ids, matrix = s.embed(embedder, progress=not quiet)
         console.print(f"embedded {len(ids)} descriptions with {embedder}: {matrix.shape[1]} dimensions")
 
@@ -149,9 +143,9 @@ def cluster(
     quiet: QuietOpt = False,
 ) -> None:
     """Create a run: reduce and cluster along a route; writes assignments.csv/.parquet."""
-    from .pipeline import cluster_run
+    from ..pipeline import cluster_run
 
-    with _study(study) as s:
+    with open_study(study) as s:
         config = RunConfig(embedder=embedder, reducer=reducer, clusterer=clusterer, seed=seed, map=map,
                            **_route_options(route, image_embedder, weights, image_weight, text_column, keep_groups))
         run = cluster_run(s, config, progress=not quiet)
@@ -168,8 +162,8 @@ def label(
     stopwords: Annotated[Path | None, typer.Option(help="A file of extra words to drop, one per line.")] = None,
 ) -> None:
     """Keywords per cluster: the top TF-IDF terms of its joined descriptions -> clusters.csv."""
-    from .pipeline import label_run
-    from .runs import Run
+    from ..pipeline import label_run
+    from ..runs import Run
 
     extra = _read_words(stopwords)
     labelled = label_run(Run.load(study, run), top_k=top_k, method=method, extra_stop_words=extra)
@@ -188,8 +182,8 @@ def _read_words(path: Path | None) -> list[str]:
 @user_errors()
 def report(study: StudyOpt, run: RunOpt = "latest") -> None:
     """Write the run's self-contained report.html."""
-    from .pipeline import report_run
-    from .runs import Run
+    from ..pipeline import report_run
+    from ..runs import Run
 
     console.print(f"report: {report_run(Run.load(study, run))}")
 
@@ -209,7 +203,7 @@ def finetune(
     quiet: QuietOpt = False,
 ) -> None:
     """Casas et al.'s multi-label fine-tuning; use the result as --image-embedder finetuned:OUT."""
-    from .image_embed.finetune import finetune as run_finetune
+    from ..image_embed.finetune import finetune as run_finetune
 
     path = run_finetune(labels_csv, out_path=out, base=base, epochs=epochs, lr=lr, batch_size=batch_size,
                         weights=weights, seed=seed, image_size=image_size, progress=not quiet)
@@ -251,7 +245,7 @@ def run(
     config = RunConfig(describer=describer, prompt=prompt, embedder=embedder, reducer=reducer,
                        clusterer=clusterer, seed=seed, top_k=top_k, extra_stop_words=_read_words(stopwords),
                        map=map, describe=options, **_route_options(route, image_embedder, weights, image_weight, text_column, keep_groups))
-    with _study(out) as s:
+    with open_study(out) as s:
         _print_ingest(s.ingest(input, progress=not quiet))
         if describer != "none":  # the image route needs no descriptions
             _print_describe(s.describe(describer, prompt, options, progress=not quiet))
@@ -267,27 +261,27 @@ def demo(
     quiet: QuietOpt = False,
 ) -> None:
     """Offline, no key: generate a small corpus of poster-style images with post text and cluster it."""
-    from .demo_corpus import make_demo_corpus
+    from ..demo_corpus import make_demo_corpus
 
     csv = make_demo_corpus(out / "corpus", n_per_theme=per_theme, seed=seed)
     console.print(f"generated the demo corpus: {csv}")
     config = RunConfig(describer="column:alt_text", reducer="umap:5:15",
                        clusterer=f"hdbscan:{max(5, per_theme // 3)}", seed=seed)
-    with _study(out / "study") as s:
+    with open_study(out / "study") as s:
         _print_ingest(s.ingest(csv, progress=not quiet))
         s.describe(config.describer)
         _print_run(s.run(config, progress=not quiet))
 
 
-from .cli_validate import register as _register_validate  # noqa: E402
+from .validate import register as _register_validate  # noqa: E402
 
 _register_validate(app)
 
-from .cli_annotate import register as _register_annotate  # noqa: E402
+from .annotate import register as _register_annotate  # noqa: E402
 
 _register_annotate(app)
 
-from .cli_grid import register as _register_grid  # noqa: E402
+from .grid import register as _register_grid  # noqa: E402
 
 _register_grid(app)
 

@@ -19,9 +19,9 @@ from typing import Annotated
 
 import typer
 
-from .cli_common import console
-from .cli_common import user_errors as _user_errors
-from .errors import SemclustError
+from ..errors import SemclustError
+from .common import console
+from .common import user_errors as _user_errors
 
 StudyOpt = Annotated[Path, typer.Option("--study", "-s", help="The study folder.")]
 RunOpt = Annotated[str, typer.Option("--run", help="Run id, or 'latest'.")]
@@ -90,7 +90,7 @@ def sample(
     seed: SeedOpt = 0,
 ) -> None:
     """Draw a sample for human coders: a CSV to fill in, an HTML contact sheet, a JSON sidecar."""
-    from .sampling import SampleOptions, draw_sample
+    from ..sampling import SampleOptions, draw_sample
 
     options = SampleOptions(
         n=n,
@@ -169,8 +169,8 @@ def evaluate(
     seed: SeedOpt = 0,
 ) -> None:
     """Score a run against everything available: coded pairs, labels, tests, internal indices."""
-    from .evaluate import EvaluateOptions, evaluate_run
-    from .runs import Run
+    from ..evaluate import EvaluateOptions, evaluate_run
+    from ..runs import Run
 
     options = EvaluateOptions(
         codes=codes,
@@ -225,9 +225,9 @@ def compare(
     ] = False,
 ) -> None:
     """AMI between two runs of the same items, and their co-occurrence heatmap (Hungarian order)."""
-    from .evaluate import compare_runs
-    from .evaluate.persist import EVALUATION_FOLDER
-    from .runs import Run
+    from ..evaluate import compare_runs
+    from ..evaluate.persist import EVALUATION_FOLDER
+    from ..runs import Run
 
     with _user_errors():
         first, second = Run.load(study, run), Run.load(study, run_b)
@@ -255,8 +255,8 @@ def stability(
     seed: SeedOpt = 0,
 ) -> None:
     """Recluster the current descriptions with several seeds: pairwise AMI, persisting clusters."""
-    from .evaluate import stability_of_run
-    from .runs import Run
+    from ..evaluate import stability_of_run
+    from ..runs import Run
 
     with _user_errors():
         loaded = Run.load(study, run)
@@ -288,8 +288,8 @@ def choose_k(
     seed: SeedOpt = 0,
 ) -> None:
     """Pick K by the marginal gain of S_Dbw (k-means over the run's reduced space)."""
-    from .evaluate import choose_k_for_run
-    from .runs import Run
+    from ..evaluate import choose_k_for_run
+    from ..runs import Run
 
     with _user_errors():
         loaded = Run.load(study, run)

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from .errors import SemclustError
+from ..errors import SemclustError
 
 StudyOpt = Annotated[Path, typer.Option("--study", "-s", help="The study folder.")]
 TOP_ROWS = 10
@@ -86,16 +86,15 @@ def grid(
 
     Each finished setting is saved at once (a rerun skips it); results and plots: STUDY/grids/NAME/.
     """
-    from .cli import _study
-    from .cli_common import console
-    from .cli_common import fail as _fail
-    from .grid import ScoringOptions, choose_criterion, load_grid, rerun_best, run_grid
+    from ..grid import ScoringOptions, choose_criterion, load_grid, rerun_best, run_grid
+    from .common import console, open_study
+    from .common import fail as _fail
 
     scoring = ScoringOptions(codes=codes, scale=scale, min_same=min_same, min_diff=min_diff,
                              pair_dimension=pair_dimension, pair_threshold=pair_threshold, folds=folds)  # fmt: skip
     try:
         spec = load_grid(grid_file)
-        with _study(study) as s:
+        with open_study(study) as s:
             outcome = run_grid(s, spec, scoring, n_jobs=jobs, progress=not quiet)
             _print_outcome(console, outcome)
             chosen = choose_criterion(outcome.results, criterion and criterion.value)
@@ -136,7 +135,7 @@ def _print_outcome(console, outcome) -> None:
 def _print_top(console, results, criterion: str) -> None:
     from rich.table import Table
 
-    from .grid import CRITERIA
+    from ..grid import CRITERIA
 
     ranked = results.dropna(subset=[criterion]).sort_values(
         criterion, ascending=not CRITERIA[criterion]

@@ -14,8 +14,8 @@ from typing import Annotated
 
 import typer
 
-from .cli_common import console
-from .cli_common import user_errors as _user_errors
+from .common import console
+from .common import user_errors as _user_errors
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def serve(
     """Serve a sample to coders; every answer is stored in the study at once."""
     import uvicorn
 
-    from .annotate import AnnotationStore, create_app, load_task
+    from ..annotate import AnnotationStore, create_app, load_task
 
     with _user_errors():
         with AnnotationStore(study) as store:
@@ -103,7 +103,7 @@ def export(
     force: Annotated[bool, typer.Option(help="Overwrite --out.")] = False,
 ) -> None:
     """Write the answers as `semclust evaluate` reads them (--codes, --interpretability, ...)."""
-    from .annotate import AnnotationStore, export_answers, write_table
+    from ..annotate import AnnotationStore, export_answers, write_table
 
     with _user_errors(), AnnotationStore(study) as store:
         table = export_answers(store, task, clusters=clusters)
@@ -122,8 +122,8 @@ def list_tasks(study: StudyOpt) -> None:
     """The study's coding tasks and each coder's progress."""
     from rich.table import Table
 
-    from .annotate import AnnotationStore
-    from .annotate.tasks import progress
+    from ..annotate import AnnotationStore
+    from ..annotate.tasks import progress
 
     with _user_errors(), AnnotationStore(study) as store:
         table = Table(title="coding tasks")

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 from rich.console import Console
 
-from .errors import SemclustError
+from ..errors import SemclustError
 
 console = Console(stderr=True)
 
@@ -32,3 +33,10 @@ def user_errors() -> Iterator[None]:
         yield
     except SemclustError as exc:
         fail(exc)
+
+
+def open_study(folder: Path):
+    """The study in ``folder``, imported late so that ``--help`` stays fast."""
+    from ..study import Study
+
+    return Study(folder)

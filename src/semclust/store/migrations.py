@@ -104,4 +104,22 @@ MIGRATIONS: list[str] = [
         FOREIGN KEY (task_id, coder) REFERENCES annotation_coders(task_id, coder) ON DELETE CASCADE
     );
     """,
+    # 3 (issue 8, parts 9 and 13): how each description ended (finish_reason, served model,
+    # attempts), and earlier versions of an item id that a re-ingest replaced
+    """
+    ALTER TABLE descriptions ADD COLUMN finish_reason TEXT;
+    ALTER TABLE descriptions ADD COLUMN served_model TEXT;
+    ALTER TABLE descriptions ADD COLUMN attempts INTEGER;
+    CREATE TABLE item_versions (
+        id TEXT NOT NULL,
+        replaced_at TEXT NOT NULL,
+        path TEXT NOT NULL,
+        sha256 TEXT,
+        status TEXT NOT NULL,
+        error TEXT,
+        meta TEXT NOT NULL DEFAULT '{}',
+        change TEXT NOT NULL
+    );
+    CREATE INDEX item_versions_id ON item_versions(id);
+    """,
 ]

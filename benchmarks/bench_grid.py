@@ -122,7 +122,8 @@ def _rss_kb(pid: int) -> int:
 
 
 def measure_grid(study_folder: Path, embedders: list[str], jobs: int) -> dict:
-    from semclust.grid import parse_grid, run_grid
+    from semclust.grid_file import parse_grid
+    from semclust.grid_runner import run_grid
     from semclust.study import Study
 
     grid = parse_grid(grid_spec(embedders))

@@ -13,19 +13,14 @@ from PIL import Image
 from sklearn.metrics import silhouette_score
 from typer.testing import CliRunner
 
-import semclust.grid as grid_module
+import semclust.grid_runner as grid_module
 from semclust.cli import app
 from semclust.errors import SemclustError
 from semclust.evaluate import grimmer_king, pair_scores_cv
 from semclust.evaluate.internal import internal_indices
-from semclust.grid import (
-    GridError,
-    ScoringOptions,
-    best_setting,
-    load_grid,
-    parse_grid,
-    run_grid,
-)
+from semclust.grid_file import GridError, load_grid, parse_grid
+from semclust.grid_runner import run_grid
+from semclust.grid_scoring import ScoringOptions, best_setting
 from semclust.pipeline import cluster_run
 from semclust.study import Study
 
@@ -97,7 +92,7 @@ def _scoring(codes_file) -> ScoringOptions:
 
 
 def _counting(monkeypatch, name: str, fail_after: int | None = None) -> list[str]:
-    """Record every call of ``semclust.grid.<name>``; raise KeyboardInterrupt after ``fail_after``."""
+    """Record every call of ``semclust.grid_runner.<name>``; raise KeyboardInterrupt after ``fail_after``."""
     calls: list[str] = []
     original = getattr(grid_module, name)
 
@@ -144,7 +139,7 @@ def test_rerun_after_interrupt_computes_only_the_rest(study, monkeypatch, caplog
     monkeypatch.undo()
     reductions = _counting(monkeypatch, "create_reducer")
     clusterings = _counting(monkeypatch, "create_clusterer")
-    with caplog.at_level("INFO", logger="semclust.grid"):
+    with caplog.at_level("INFO", logger="semclust.grid_runner"):
         outcome = run_grid(study, grid, n_jobs=1, progress=False, plots=False)
     assert (outcome.n_skipped, outcome.n_computed, outcome.n_reductions) == (2, 2, 0)
     assert reductions == [] and len(clusterings) == 2

@@ -86,7 +86,9 @@ def grid(
 
     Each finished setting is saved at once (a rerun skips it); results and plots: STUDY/grids/NAME/.
     """
-    from ..grid import ScoringOptions, choose_criterion, load_grid, rerun_best, run_grid
+    from ..grid_file import load_grid
+    from ..grid_runner import rerun_best, run_grid
+    from ..grid_scoring import ScoringOptions, choose_criterion
     from .common import console, open_study
     from .common import fail as _fail
 
@@ -135,7 +137,7 @@ def _print_outcome(console, outcome) -> None:
 def _print_top(console, results, criterion: str) -> None:
     from rich.table import Table
 
-    from ..grid import CRITERIA
+    from ..grid_scoring import CRITERIA
 
     ranked = results.dropna(subset=[criterion]).sort_values(
         criterion, ascending=not CRITERIA[criterion]

@@ -28,6 +28,9 @@ WeightsOpt = Annotated[str | None, typer.Option(help="Weights file for the image
 ImageWeightOpt = Annotated[float, typer.Option(help="concat route: weight of the image block.")]
 TextColumnOpt = Annotated[str | None, typer.Option(help="clip route: the post-text column (default: the descriptions).")]
 KeepGroupsOpt = Annotated[int | None, typer.Option(help="labels route: keep only the N largest groups.")]
+ReducerOpt = Annotated[str | None, typer.Option(help="umap:N_COMPONENTS:N_NEIGHBORS, pca:N, pca:0.8 or none (default: chosen by --preset).")]
+ClustererOpt = Annotated[str | None, typer.Option(help="hdbscan:MIN_CLUSTER_SIZE[:MIN_SAMPLES], kmeans:K or iterkmeans (default: chosen by --preset).")]
+PresetOpt = Annotated[str, typer.Option(help="Settings when --reducer/--clusterer are not given: auto (from the corpus size, see docs/scale.md) or arminio (umap:10:15 + hdbscan:50, the paper's).")]
 
 
 @app.callback()
@@ -130,8 +133,9 @@ def embed(
 def cluster(
     study: StudyOpt,
     embedder: Annotated[str, typer.Option(help="Text embedder.")] = "st:all-MiniLM-L6-v2",
-    reducer: Annotated[str, typer.Option(help="umap:N_COMPONENTS:N_NEIGHBORS, pca:N, pca:0.8 or none.")] = "umap:10:15",
-    clusterer: Annotated[str, typer.Option(help="hdbscan:MIN_CLUSTER_SIZE, kmeans:K or iterkmeans.")] = "hdbscan:50",
+    reducer: ReducerOpt = None,
+    clusterer: ClustererOpt = None,
+    preset: PresetOpt = "auto",
     map: Annotated[str, typer.Option(help="2-D map for the report: umap, pca or none.")] = "umap",
     route: RouteOpt = "text",
     image_embedder: ImageEmbedderOpt = "cnn:vgg16",
@@ -146,7 +150,7 @@ def cluster(
     from ..pipeline import cluster_run
 
     with open_study(study) as s:
-        config = RunConfig(embedder=embedder, reducer=reducer, clusterer=clusterer, seed=seed, map=map,
+        config = RunConfig(embedder=embedder, reducer=reducer, clusterer=clusterer, preset=preset, seed=seed, map=map,
                            **_route_options(route, image_embedder, weights, image_weight, text_column, keep_groups))
         run = cluster_run(s, config, progress=not quiet)
         console.print(f"run {run.id}: {run.metrics}")
@@ -220,8 +224,9 @@ def run(
     describer: Annotated[str, typer.Option(help="openai:MODEL, ollama:MODEL, column:NAME, or none (image route).")] = "openai:gpt-4o-mini",
     prompt: Annotated[str, typer.Option(help="connotative, denotative, or a text file.")] = "connotative",
     embedder: Annotated[str, typer.Option(help="st:MODEL, tfidf:K or openai:MODEL.")] = "st:all-MiniLM-L6-v2",
-    reducer: Annotated[str, typer.Option(help="umap:N:K, pca:N, pca:0.8 or none.")] = "umap:10:15",
-    clusterer: Annotated[str, typer.Option(help="hdbscan:MIN_SIZE, kmeans:K or iterkmeans.")] = "hdbscan:50",
+    reducer: ReducerOpt = None,
+    clusterer: ClustererOpt = None,
+    preset: PresetOpt = "auto",
     top_k: Annotated[int, typer.Option(help="Keywords per cluster.")] = 10,
     stopwords: Annotated[Path | None, typer.Option(help="Extra words to drop from keywords.")] = None,
     map: Annotated[str, typer.Option(help="2-D map: umap, pca or none.")] = "umap",
@@ -243,7 +248,7 @@ def run(
     """The whole pipeline: ingest -> describe -> embed -> reduce -> cluster -> label -> report."""
     options = _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries)
     config = RunConfig(describer=describer, prompt=prompt, embedder=embedder, reducer=reducer,
-                       clusterer=clusterer, seed=seed, top_k=top_k, extra_stop_words=_read_words(stopwords),
+                       clusterer=clusterer, preset=preset, seed=seed, top_k=top_k, extra_stop_words=_read_words(stopwords),
                        map=map, describe=options, **_route_options(route, image_embedder, weights, image_weight, text_column, keep_groups))
     with open_study(out) as s:
         _print_ingest(s.ingest(input, progress=not quiet))
@@ -284,6 +289,10 @@ _register_annotate(app)
 from .grid import register as _register_grid  # noqa: E402
 
 _register_grid(app)
+
+from .explore import register as _register_explore  # noqa: E402  (issue 10)
+
+_register_explore(app)
 
 if __name__ == "__main__":
     app()

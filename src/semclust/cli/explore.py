@@ -1,0 +1,139 @@
+"""``semclust explore``, ``refine``, ``export`` and ``name``: look at a run, edit it, take it out.
+
+:func:`register` adds the commands to the main app. Option types are declared here (typer
+reads annotations from this module's globals); heavy imports wait for the command.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import console, open_study, user_errors
+
+StudyOpt = Annotated[Path, typer.Option("--study", "-s", help="The study folder.")]
+RunOpt = Annotated[str, typer.Option("--run", help="Run id, or 'latest'.")]
+
+
+class ExportFormat(enum.StrEnum):
+    folders = "folders"
+    zip = "zip"
+    contact_sheets = "contact-sheets"
+    tables = "tables"
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``explore``, ``refine``, ``export`` and ``name`` to ``app``."""
+    app.command()(explore)
+    app.command()(refine)
+    app.command()(export)
+    app.command()(name)
+
+
+@user_errors()
+def explore(
+    study: StudyOpt,
+    run: RunOpt = "latest",
+    host: Annotated[str, typer.Option(help="Address to listen on; keep 127.0.0.1 unless you know why.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8766,
+    open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the page in the default browser.")] = True,
+) -> None:
+    """Browse a run in the browser: galleries of every cluster, the map, search, failures, edits."""
+    import uvicorn
+
+    from ..explore.app import create_app
+
+    app = create_app(study, run, allowed_hosts=_allowed_hosts(host))
+    url = f"http://{host}:{port}/"
+    console.print(f"explore {study} at [bold]{url}[/] (Ctrl-C to stop)")
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _allowed_hosts(host: str) -> list[str]:
+    return ["127.0.0.1", "localhost"] if host in ("127.0.0.1", "localhost") else ["*"]
+
+
+@user_errors()
+def refine(
+    study: StudyOpt,
+    run: RunOpt = "latest",
+    merge: Annotated[list[str] | None, typer.Option(help="Merge clusters into the first: 3,7 (repeatable).")] = None,
+    name: Annotated[list[str] | None, typer.Option("--name", help='Name a cluster: 3="Protest signs" (repeatable).')] = None,
+    summary: Annotated[list[str] | None, typer.Option(help='A cluster\'s summary: 3="..." (repeatable).')] = None,
+    split: Annotated[list[str] | None, typer.Option(help="Re-cluster one cluster's members: 5:kmeans:2 or 5:hdbscan:20.")] = None,
+    outliers: Annotated[str | None, typer.Option(help="Give outliers to clusters until their share is at most the target: nearest:0.05 or soft:0.05.")] = None,
+    move: Annotated[list[str] | None, typer.Option(help="Move items to a cluster (-1 = outliers): id1,id2:2 (repeatable).")] = None,
+    drop: Annotated[list[str] | None, typer.Option(help="Send a cluster's items to the outliers (repeatable).")] = None,
+    replay: Annotated[str | None, typer.Option(help="Rebuild this run from its root run and its recorded edits, and say whether it matches.")] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Skip writing report.html.")] = False,
+) -> None:
+    """Edit a run's clusters; every edit makes a new run that records its parent and its edits."""
+    from ..explore.edits import describe_edit, parse_cli_edits
+    from ..explore.refine import refine_run, replay_run
+
+    with open_study(study) as s:
+        if replay:
+            new, same = replay_run(s, replay, report=not no_report)
+            verdict = "[green]identical[/]" if same else "[red]DIFFERENT[/]"
+            console.print(f"replayed {replay} as {new.id}: {verdict} cluster assignments")
+            if not same:
+                raise typer.Exit(code=1)
+            return
+        edits = parse_cli_edits(names=name or (), summaries=summary or (), merges=merge or (),
+                                splits=split or (), moves=move or (), drops=drop or (), outliers=outliers)
+        new = refine_run(s, run, edits, report=not no_report)
+    for edit in edits:
+        console.print(f"  {describe_edit(edit)}", highlight=False)
+    console.print(f"new run {new.id} (parent {new.config['parent_run']}): "
+                  f"{new.metrics['n_clusters']} clusters, {new.metrics['outlier_share']:.1%} outliers")
+    console.print(f"assignments: {new.folder / 'assignments.csv'}")
+
+
+@user_errors()
+def export(
+    study: StudyOpt,
+    out: Annotated[Path, typer.Option("--out", help="Folder to write into (created).")],
+    run: RunOpt = "latest",
+    format: Annotated[list[ExportFormat] | None, typer.Option("--format", help="folders, zip, contact-sheets or tables (repeatable; default all).")] = None,
+    copy: Annotated[bool, typer.Option("--copy/--symlink", help="folders: copy the images instead of linking them.")] = False,
+) -> None:
+    """Write a run's clusters out: a folder of images per cluster, a zip, contact sheets, CSV/Parquet."""
+    from ..explore.export import export_run
+    from ..runs import Run
+
+    with open_study(study) as s:
+        written = export_run(Run.load(s.folder, run), out, [f.value for f in (format or list(ExportFormat))],
+                             copy=copy)
+    for kind, path in written.items():
+        console.print(f"{kind}: {path}")
+
+
+@user_errors()
+def name(
+    study: StudyOpt,
+    namer: Annotated[str, typer.Option(help="openai:MODEL or ollama:MODEL.")],
+    run: RunOpt = "latest",
+    base_url: Annotated[str | None, typer.Option(help="Server root for the namer (OpenAI-compatible or Ollama).")] = None,
+    exemplars: Annotated[int, typer.Option(help="Descriptions of the items nearest the centroid sent per cluster.")] = 8,
+    max_retries: Annotated[int, typer.Option(help="Extra attempts after 429, 5xx and timeouts.")] = 5,
+) -> None:
+    """Ask a language model for a short name and a two-sentence summary per cluster (a new run)."""
+    from ..explore.namer import NamerOptions, name_clusters
+    from ..explore.refine import refine_run
+    from ..runs import Run
+
+    with open_study(study) as s:
+        parent = Run.load(s.folder, run)
+        edits = name_clusters(s.store, parent, namer, NamerOptions(base_url=base_url, exemplars=exemplars,
+                                                                  max_retries=max_retries))
+        new = refine_run(s, parent, edits)
+    for edit in edits:
+        console.print(f"  {edit['cluster']}: {edit['name']}", highlight=False, markup=False)
+    console.print(f"new run {new.id} with names (parent {parent.id})")

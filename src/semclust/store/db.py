@@ -43,3 +43,4 @@ def migrate(conn: sqlite3.Connection) -> None:
         )
     for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
         conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    conn.execute("PRAGMA foreign_keys=ON")  # a migration that rebuilds a table turns them off

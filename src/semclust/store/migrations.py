@@ -122,4 +122,38 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX item_versions_id ON item_versions(id);
     """,
+    # issue 9 (E9): rating tasks (a new kind), coder attributes (groups), browser sessions,
+    # removed coders (answers kept), and each task's fielding settings (secret of its links,
+    # completion URL). The kind's CHECK changes, so annotation_tasks is rebuilt the SQLite way
+    # (the 12 steps of lang_altertable.html): foreign keys off, so that dropping the old table
+    # cascades nothing; `connect` turns them back on after migrating.
+    """
+    COMMIT;
+    PRAGMA foreign_keys=OFF;
+    BEGIN;
+    CREATE TABLE annotation_tasks_new (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL
+            CHECK (kind IN ('pairs', 'interpretability', 'consistency', 'ratings')),
+        source TEXT NOT NULL,
+        source_hash TEXT NOT NULL,
+        seed INTEGER NOT NULL,
+        settings TEXT NOT NULL DEFAULT '{}',
+        key TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        fielding TEXT NOT NULL DEFAULT '{}'
+    );
+    INSERT INTO annotation_tasks_new
+        (id, name, kind, source, source_hash, seed, settings, key, created_at)
+        SELECT id, name, kind, source, source_hash, seed, settings, key, created_at
+        FROM annotation_tasks;
+    DROP TABLE annotation_tasks;
+    ALTER TABLE annotation_tasks_new RENAME TO annotation_tasks;
+    ALTER TABLE annotation_coders ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE annotation_coders ADD COLUMN session_hash TEXT;
+    ALTER TABLE annotation_coders ADD COLUMN slot INTEGER;
+    ALTER TABLE annotation_coders ADD COLUMN removed_at TEXT;
+    ALTER TABLE annotation_coders ADD COLUMN former_names TEXT NOT NULL DEFAULT '[]';
+    """,
 ]

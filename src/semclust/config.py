@@ -40,6 +40,7 @@ class RunConfig:
     text_column: str | None = None  # clip route: the post-text column (None = the descriptions)
     clip_combine: str = "concat"  # clip route: concat (zhang-leung) or mean of the two unit vectors
     keep_groups: int | None = None  # labels route: keep only the largest groups
+    fit_sample: int | None = None  # fit on N random items, assign the rest; None = auto, 0 = never
     describe: DescribeOptions = field(default_factory=DescribeOptions)
 
     def to_dict(self) -> dict:

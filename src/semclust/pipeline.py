@@ -15,6 +15,7 @@ import pandas as pd
 from .cluster import create_clusterer, membership_strength
 from .config import RunConfig
 from .errors import SemclustError
+from .fitted_model import AUTO_FIT_ABOVE, FULL_FIT_CHECK_MAX, fit_model, renumber, save_model, size_order
 from .label import ClusterKeywords
 from .reduce import create_reducer
 from .runs import Run, mark_latest, new_run_folder, package_versions
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-OUTPUT_COLUMNS = ("cluster", "probability", "description", "centroid_distance", "exemplar", "note")
+OUTPUT_COLUMNS = ("cluster", "probability", "description", "centroid_distance", "exemplar", "fitted", "note")
 EXEMPLAR_SHARE = 0.10  # zhang-leung §4.3: exemplars come from the 10% nearest the centroid
 
 
@@ -42,11 +43,7 @@ def reduce_and_cluster(X: np.ndarray, config: RunConfig, reducer=None, clusterer
 
 def relabel_by_size(labels: np.ndarray) -> np.ndarray:
     """Number clusters 0, 1, ... from the largest down (ties by old label); -1 stays -1."""
-    labels = np.asarray(labels)
-    found, counts = np.unique(labels[labels >= 0], return_counts=True)
-    order = found[np.lexsort((found, -counts))]
-    mapping = {old: new for new, old in enumerate(order)}
-    return np.array([mapping.get(lab, -1) for lab in labels], dtype=int)
+    return renumber(labels, size_order(labels))
 
 
 def map_coordinates(X: np.ndarray, how: str, seed: int) -> np.ndarray | None:
@@ -77,8 +74,11 @@ def exemplar_flags(reduced: np.ndarray, labels: np.ndarray, share: float = EXEMP
 
 
 def build_assignments(items: pd.DataFrame, ids: pd.Index, labels, probabilities, descriptions: pd.Series,
-                      reasons: pd.Series, distance, exemplar) -> pd.DataFrame:
+                      reasons: pd.Series, distance, exemplar, fitted=None) -> pd.DataFrame:
     """One row per input item, in input order; items not clustered keep a missing cluster and a reason.
+
+    ``fitted`` is True where the item was in the reducer/clusterer fit, False where it was
+    assigned afterwards (``fit_sample``), missing where it was not clustered.
 
     An input column named like an output column (``description`` is common in social-media
     exports) is kept as ``input_<name>`` instead of being overwritten.
@@ -88,6 +88,7 @@ def build_assignments(items: pd.DataFrame, ids: pd.Index, labels, probabilities,
     clustered = pd.DataFrame({
         "id": ids, "cluster": pd.array(labels, dtype="Int64"), "probability": probabilities,
         "centroid_distance": distance, "exemplar": exemplar,
+        "fitted": pd.array(np.ones(len(ids), dtype=bool) if fitted is None else fitted, dtype="boolean"),
     })
     table = table.merge(clustered, on="id", how="left")
     table["exemplar"] = table["exemplar"].astype("boolean").fillna(False).astype(bool)
@@ -115,6 +116,7 @@ def cluster_run(study: StudyData, config: RunConfig, *, reducer=None, clusterer=
     """Create a run: embed along the configured route, reduce, cluster, and save the assignments."""
     from .routes import route_features
 
+    model, fitted = None, None
     if config.route == "labels":
         ids, reduced, labels, probabilities, extra = _label_level(study, config, progress)
         X = reduced
@@ -123,9 +125,9 @@ def cluster_run(study: StudyData, config: RunConfig, *, reducer=None, clusterer=
         if len(ids) < 3:
             raise SemclustError(f"only {len(ids)} items can be embedded on the {config.route} route; at least 3 are needed")
         log.info("clustering %d items with %s + %s", len(X), config.reducer, config.clusterer)
-        labels, probabilities, reduced = reduce_and_cluster(X, config, reducer, clusterer)
-        labels = relabel_by_size(labels)
-        extra = {}
+        fit = _fit(X, config, reducer, clusterer)
+        labels, probabilities, reduced, fitted, model = fit.labels, fit.probabilities, fit.reduced, fit.fitted, fit.model
+        extra = fit.metrics
     distance, exemplar = exemplar_flags(reduced, labels)
     source = _description_source(study)
     descriptions = study.descriptions(source) if source else pd.Series(dtype="string")
@@ -133,7 +135,7 @@ def cluster_run(study: StudyData, config: RunConfig, *, reducer=None, clusterer=
     if config.route != "text":
         reasons = pd.Series("not embedded on this route", index=study.items()["id"], dtype="string")
     assignments = build_assignments(study.items(), ids, labels, probabilities, descriptions, reasons,
-                                    distance, exemplar)
+                                    distance, exemplar, fitted)
     config_dict = config.to_dict()
     config_dict["source"] = source.__dict__ if source else None
     if reducer is not None or clusterer is not None:
@@ -143,10 +145,34 @@ def cluster_run(study: StudyData, config: RunConfig, *, reducer=None, clusterer=
     run = Run(folder, config_dict, assignments, coords=map_coordinates(X, config.map, config.seed),
               reduced=reduced, metrics=metrics)
     run.save()
+    if model is not None:
+        save_model(model, folder)
     mark_latest(folder)
     study.store.put_run(run.id, config_dict, config.seed, package_versions(), "clustered")
     _warn_if_degenerate(labels, config)
     return run
+
+
+def _fit(X: np.ndarray, config: RunConfig, reducer=None, clusterer=None):
+    """Fit on everything or on ``config.fit_sample`` items; with a sample on a collection small
+    enough, a full fit runs beside it and the agreement of the two is reported (AMI)."""
+    def make():
+        return (reducer if reducer is not None else create_reducer(config.reducer, random_state=config.seed),
+                clusterer if clusterer is not None else create_clusterer(config.clusterer, random_state=config.seed))
+
+    fit = fit_model(X, *make(), fit_sample=config.fit_sample, seed=config.seed)
+    sampled = fit.metrics["n_assigned"] > 0
+    if sampled and len(X) <= FULL_FIT_CHECK_MAX and reducer is None and clusterer is None:
+        from sklearn.metrics import adjusted_mutual_info_score
+
+        full = fit_model(X, *make(), fit_sample=0, seed=config.seed)
+        fit.metrics["fit_sample_ami_vs_full_fit"] = float(adjusted_mutual_info_score(full.labels, fit.labels))
+    elif sampled:
+        fit.metrics["fit_sample_ami_vs_full_fit"] = None  # a full fit is what the sample avoids
+    if config.fit_sample is None and len(X) > AUTO_FIT_ABOVE:
+        log.info("more than %d items: fitted on a sample of %d (set fit_sample=0 to fit on everything)",
+                 AUTO_FIT_ABOVE, fit.metrics["n_fitted"])
+    return fit
 
 
 def _description_source(study: StudyData):

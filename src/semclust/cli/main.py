@@ -28,6 +28,7 @@ WeightsOpt = Annotated[str | None, typer.Option(help="Weights file for the image
 ImageWeightOpt = Annotated[float, typer.Option(help="concat route: weight of the image block.")]
 TextColumnOpt = Annotated[str | None, typer.Option(help="clip route: the post-text column (default: the descriptions).")]
 KeepGroupsOpt = Annotated[int | None, typer.Option(help="labels route: keep only the N largest groups.")]
+FitSampleOpt = Annotated[int | None, typer.Option(help="Fit the reducer and clusterer on N random items and assign the rest (0 = fit on everything; default: a 100,000 sample above 200,000 items).")]
 ReducerOpt = Annotated[str | None, typer.Option(help="umap:N_COMPONENTS:N_NEIGHBORS, pca:N, pca:0.8 or none (default: chosen by --preset).")]
 ClustererOpt = Annotated[str | None, typer.Option(help="hdbscan:MIN_CLUSTER_SIZE[:MIN_SAMPLES], kmeans:K or iterkmeans (default: chosen by --preset).")]
 PresetOpt = Annotated[str, typer.Option(help="Settings when --reducer/--clusterer are not given: auto (from the corpus size, see docs/scale.md) or arminio (umap:10:15 + hdbscan:50, the paper's).")]
@@ -136,6 +137,7 @@ def cluster(
     reducer: ReducerOpt = None,
     clusterer: ClustererOpt = None,
     preset: PresetOpt = "auto",
+    fit_sample: FitSampleOpt = None,
     map: Annotated[str, typer.Option(help="2-D map for the report: umap, pca or none.")] = "umap",
     route: RouteOpt = "text",
     image_embedder: ImageEmbedderOpt = "cnn:vgg16",
@@ -150,7 +152,7 @@ def cluster(
     from ..pipeline import cluster_run
 
     with open_study(study) as s:
-        config = RunConfig(embedder=embedder, reducer=reducer, clusterer=clusterer, preset=preset, seed=seed, map=map,
+        config = RunConfig(embedder=embedder, reducer=reducer, clusterer=clusterer, preset=preset, fit_sample=fit_sample, seed=seed, map=map,
                            **_route_options(route, image_embedder, weights, image_weight, text_column, keep_groups))
         run = cluster_run(s, config, progress=not quiet)
         console.print(f"run {run.id}: {run.metrics}")
@@ -227,6 +229,7 @@ def run(
     reducer: ReducerOpt = None,
     clusterer: ClustererOpt = None,
     preset: PresetOpt = "auto",
+    fit_sample: FitSampleOpt = None,
     top_k: Annotated[int, typer.Option(help="Keywords per cluster.")] = 10,
     stopwords: Annotated[Path | None, typer.Option(help="Extra words to drop from keywords.")] = None,
     map: Annotated[str, typer.Option(help="2-D map: umap, pca or none.")] = "umap",
@@ -248,7 +251,7 @@ def run(
     """The whole pipeline: ingest -> describe -> embed -> reduce -> cluster -> label -> report."""
     options = _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries)
     config = RunConfig(describer=describer, prompt=prompt, embedder=embedder, reducer=reducer,
-                       clusterer=clusterer, preset=preset, seed=seed, top_k=top_k, extra_stop_words=_read_words(stopwords),
+                       clusterer=clusterer, preset=preset, fit_sample=fit_sample, seed=seed, top_k=top_k, extra_stop_words=_read_words(stopwords),
                        map=map, describe=options, **_route_options(route, image_embedder, weights, image_weight, text_column, keep_groups))
     with open_study(out) as s:
         _print_ingest(s.ingest(input, progress=not quiet))

@@ -73,8 +73,8 @@ def test_request_carries_prompt_and_downscaled_jpeg(server, tmp_path):
     assert record.status == "ok"
     assert record.text == default_text(request.image_b64())
     assert (record.prompt_tokens, record.completion_tokens) == (100, 50)
-    assert record.extra["finish_reason"] == "stop"
-    assert record.extra["served_model"] == "fake-vision-1"
+    assert record.finish_reason == "stop"
+    assert record.served_model == "fake-vision-1"
     assert summary.ok == 1
 
 

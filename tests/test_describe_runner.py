@@ -96,7 +96,7 @@ def test_retry_after_is_honoured(server, describer, images):
     gap = server.requests[1].arrived - server.requests[0].arrived
     assert gap >= 0.95  # without Retry-After the backoff would be ~1 ms
     (record,) = cache.records.values()
-    assert record.extra["attempts"] == 2
+    assert record.attempts == 2
 
 
 def test_retry_after_pauses_every_worker():

@@ -17,6 +17,9 @@ class DescribeOptions:
     max_side: int = 512
     temperature: float | None = None
     max_tokens: int | None = None
+    retry_refused: bool = False  # ask again for images the model refused
+    retry_truncated: bool = False  # ask again for answers cut off at max_tokens
+    grace: float = 30.0  # seconds the first Ctrl-C waits for answers in flight
 
 
 @dataclass

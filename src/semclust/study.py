@@ -106,7 +106,8 @@ class Study:
             list(zip(usable["sha256"], usable["image"], strict=True)), backend, prompt_text, self.store,
             concurrency=options.concurrency, max_retries=options.max_retries,
             requests_per_minute=options.requests_per_minute, timeout=options.timeout,
-            max_side=options.max_side, progress=progress,
+            max_side=options.max_side, progress=progress, retry_refused=options.retry_refused,
+            retry_truncated=options.retry_truncated, grace=options.grace,
         )
 
     def _set_source(self, source: DescriptionSource) -> None:

@@ -27,12 +27,16 @@ def fail(exc: Exception) -> None:
 def user_errors() -> Iterator[None]:
     """Show a :class:`SemclustError` as one red line and exit 1, never as a traceback.
 
+    Ctrl-C exits 130 with its message (see :class:`~semclust.describe.DescribeInterrupted`).
     Works as ``with user_errors():`` and as the decorator ``@user_errors()``.
     """
     try:
         yield
     except SemclustError as exc:
         fail(exc)
+    except KeyboardInterrupt as exc:  # describe's Ctrl-C says what was stored and what is left
+        console.print(f"[yellow]{exc or 'interrupted'}[/]", highlight=False)
+        raise typer.Exit(code=130) from None
 
 
 def open_study(folder: Path):

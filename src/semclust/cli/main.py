@@ -29,6 +29,10 @@ ImageWeightOpt = Annotated[float, typer.Option(help="concat route: weight of the
 TextColumnOpt = Annotated[str | None, typer.Option(help="clip route: the post-text column (default: the descriptions).")]
 KeepGroupsOpt = Annotated[int | None, typer.Option(help="labels route: keep only the N largest groups.")]
 FitSampleOpt = Annotated[int | None, typer.Option(help="Fit the reducer and clusterer on N random items and assign the rest (0 = fit on everything; default: a 100,000 sample above 200,000 items).")]
+MaxTokensOpt = Annotated[int | None, typer.Option(help="Token limit per description (default: the provider's); answers cut off at it are marked truncated.")]
+RetryRefusedOpt = Annotated[bool, typer.Option(help="Ask again for images the model refused.")]
+RetryTruncatedOpt = Annotated[bool, typer.Option(help="Ask again for descriptions cut off at the token limit.")]
+GraceOpt = Annotated[float, typer.Option(help="Seconds the first Ctrl-C waits for answers in flight (paid for) before quitting.")]
 ReducerOpt = Annotated[str | None, typer.Option(help="umap:N_COMPONENTS:N_NEIGHBORS, pca:N, pca:0.8 or none (default: chosen by --preset).")]
 ClustererOpt = Annotated[str | None, typer.Option(help="hdbscan:MIN_CLUSTER_SIZE[:MIN_SAMPLES], kmeans:K or iterkmeans (default: chosen by --preset).")]
 PresetOpt = Annotated[str, typer.Option(help="Settings when --reducer/--clusterer are not given: auto (from the corpus size, see docs/scale.md) or arminio (umap:10:15 + hdbscan:50, the paper's).")]
@@ -44,9 +48,9 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug lo
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries) -> DescribeOptions:
+def _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries, **more) -> DescribeOptions:
     return DescribeOptions(base_url=base_url, concurrency=concurrency, requests_per_minute=rpm,
-                           max_side=max_side, timeout=timeout, max_retries=max_retries)
+                           max_side=max_side, timeout=timeout, max_retries=max_retries, **more)
 
 
 def _route_options(route, image_embedder, weights, image_weight, text_column, keep_groups) -> dict:
@@ -65,8 +69,14 @@ def _print_ingest(summary) -> None:
 
 
 def _print_describe(summary) -> None:
-    if summary is not None:
-        console.print(f"descriptions: {summary}")
+    """One line of counts; the reasons when some images failed; an error when none was described."""
+    if summary is None:
+        return
+    console.print(f"descriptions: {summary}", highlight=False)
+    if summary.reasons and summary.ok:
+        console.print("  not described:\n  " + summary.describe_reasons().replace("\n", "\n  "),
+                      markup=False, highlight=False)
+    summary.check_any_described()
 
 
 def _print_run(run) -> None:
@@ -108,11 +118,17 @@ def describe(
     max_side: Annotated[int, typer.Option(help="Downscale images to this longest side before sending (cost).")] = 512,
     timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 60.0,
     max_retries: Annotated[int, typer.Option(help="Retries on 429/5xx/timeouts.")] = 5,
+    max_tokens: MaxTokensOpt = None,
+    retry_refused: RetryRefusedOpt = False,
+    retry_truncated: RetryTruncatedOpt = False,
+    grace: GraceOpt = 30.0,
     quiet: QuietOpt = False,
 ) -> None:
     """Describe each distinct image once; stored as it arrives, so a rerun continues where it stopped."""
     with open_study(study) as s:
-        options = _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries)
+        options = _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries,
+                                    max_tokens=max_tokens, retry_refused=retry_refused,
+                                    retry_truncated=retry_truncated, grace=grace)
         _print_describe(s.describe(describer, prompt, options, progress=not quiet))
 
 
@@ -245,11 +261,16 @@ def run(
     max_side: Annotated[int, typer.Option(help="Downscale images before sending.")] = 512,
     timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 60.0,
     max_retries: Annotated[int, typer.Option(help="Retries on 429/5xx/timeouts.")] = 5,
+    max_tokens: MaxTokensOpt = None,
+    retry_refused: RetryRefusedOpt = False,
+    retry_truncated: RetryTruncatedOpt = False,
+    grace: GraceOpt = 30.0,
     seed: SeedOpt = 0,
     quiet: QuietOpt = False,
 ) -> None:
     """The whole pipeline: ingest -> describe -> embed -> reduce -> cluster -> label -> report."""
-    options = _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries)
+    options = _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries, max_tokens=max_tokens,
+                                retry_refused=retry_refused, retry_truncated=retry_truncated, grace=grace)
     config = RunConfig(describer=describer, prompt=prompt, embedder=embedder, reducer=reducer,
                        clusterer=clusterer, preset=preset, fit_sample=fit_sample, seed=seed, top_k=top_k, extra_stop_words=_read_words(stopwords),
                        map=map, describe=options, **_route_options(route, image_embedder, weights, image_weight, text_column, keep_groups))

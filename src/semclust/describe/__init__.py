@@ -11,8 +11,10 @@ from typing import Any
 from ..registry import Registry
 from .base import Describer, DescriptionCache, HTTPDescriber
 from .errors import (
+    AllRequestsFailedError,
     AuthenticationError,
     DescribeError,
+    DescribeInterrupted,
     DescriberConfigError,
     MalformedResponseError,
     RefusalError,
@@ -43,8 +45,10 @@ def create_describer(spec: str, **options: Any) -> Describer:
 __all__ = [
     "DEFAULT_PROMPT",
     "PRESETS",
+    "AllRequestsFailedError",
     "AuthenticationError",
     "DescribeError",
+    "DescribeInterrupted",
     "DescribeSummary",
     "Describer",
     "DescriberConfigError",

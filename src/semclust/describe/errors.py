@@ -18,6 +18,7 @@ from ..errors import SemclustError
 
 if TYPE_CHECKING:
     from .records import Description
+    from .runner import DescribeSummary
 
 #: Statuses that are worth another try: rate limits, overload, server errors, proxies timing out.
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429})
@@ -29,6 +30,8 @@ class DescriberConfigError(SemclustError, ValueError):
 
 class DescribeError(SemclustError):
     """A request to describe one image did not produce a description."""
+
+    attempts: int | None = None  # requests sent for the image before giving up (set by the runner)
 
 
 class RetryableError(DescribeError):
@@ -58,6 +61,26 @@ class RefusalError(DescribeError):
 
 class AuthenticationError(SemclustError):
     """401/403: the key is missing, wrong or lacks access, so the run is stopped."""
+
+
+class AllRequestsFailedError(SemclustError):
+    """Images were sent and not one came back described; ``summary`` says why."""
+
+    def __init__(self, message: str, summary: DescribeSummary):
+        super().__init__(message)
+        self.summary = summary
+
+
+class DescribeInterrupted(KeyboardInterrupt):
+    """Ctrl-C while describing, raised once the answers in flight were stored.
+
+    A ``KeyboardInterrupt``, so code that handles Ctrl-C keeps working; ``summary``
+    counts what was stored and what is left.
+    """
+
+    def __init__(self, message: str, summary: DescribeSummary):
+        super().__init__(message)
+        self.summary = summary
 
 
 def error_for_status(

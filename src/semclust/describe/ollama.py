@@ -87,5 +87,6 @@ def parse_chat_response(data: Any) -> Description:
         text=content,
         prompt_tokens=data.get("prompt_eval_count"),
         completion_tokens=data.get("eval_count"),
-        extra={"finish_reason": done_reason, "served_model": data.get("model")},
+        finish_reason=done_reason,
+        served_model=data.get("model"),
     )

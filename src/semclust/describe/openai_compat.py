@@ -159,7 +159,8 @@ def parse_chat_completion(data: Any) -> Description:
         text=content if isinstance(content, str) else "",
         prompt_tokens=usage.get("prompt_tokens"),
         completion_tokens=usage.get("completion_tokens"),
-        extra={"finish_reason": finish_reason, "served_model": data.get("model")},
+        finish_reason=finish_reason,
+        served_model=data.get("model"),
     )
     if refusal:
         raise RefusalError(f"model refused: {refusal}", description)

@@ -45,7 +45,9 @@ class Description:
     text: str
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # e.g. finish_reason, served model
+    finish_reason: str | None = None  # "stop", "length" (cut off at max_tokens), ...
+    served_model: str | None = None  # the model the server says answered (may differ from the one asked)
+    extra: dict[str, Any] = field(default_factory=dict)  # anything else a backend wants kept
 
 
 @dataclass
@@ -59,4 +61,12 @@ class DescriptionRecord:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     seconds: float | None = None
+    finish_reason: str | None = None
+    served_model: str | None = None
+    attempts: int | None = None  # requests sent for this image, retries included
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def truncated(self) -> bool:
+        """The answer was cut off at the token limit, so the description is incomplete."""
+        return self.finish_reason == "length"

@@ -159,6 +159,9 @@ class StudyStore:
                         prompt_tokens=r["prompt_tokens"],
                         completion_tokens=r["completion_tokens"],
                         seconds=r["seconds"],
+                        finish_reason=r["finish_reason"],
+                        served_model=r["served_model"],
+                        attempts=r["attempts"],
                     )
         return found
 
@@ -166,12 +169,14 @@ class StudyStore:
         k = record.key
         self._execute(
             "INSERT OR REPLACE INTO descriptions (sha256, describer, model, prompt_hash, params_hash,"
-            " prompt, params, status, text, error, prompt_tokens, completion_tokens, seconds, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " prompt, params, status, text, error, prompt_tokens, completion_tokens, seconds, created_at,"
+            " finish_reason, served_model, attempts)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 k.sha256, k.describer, k.model, k.prompt_hash, k.params_hash, k.prompt, k.params,
                 record.status, record.text, record.error, record.prompt_tokens,
                 record.completion_tokens, record.seconds, now_iso(),
+                record.finish_reason, record.served_model, record.attempts,
             ),
         )
 

@@ -247,14 +247,15 @@ class MemoryCache:
 
 
 def write_images(
-    folder: Path, n: int, size: tuple[int, int] = (640, 480), seed: int = 0
+    folder: Path, n: int, size: tuple[int, int] = (640, 480), seed: int = 0, suffix: str = ".png"
 ) -> list[tuple[str, str]]:
-    """``n`` distinct random PNGs in ``folder`` as ``(sha256 of the file, path)`` pairs."""
+    """``n`` distinct random images (PNG, or the format ``suffix`` names) in ``folder``,
+    as ``(sha256 of the file, path)`` pairs."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     items = []
     for i in range(n):
-        path = folder / f"img{i:04d}.png"
+        path = folder / f"img{i:04d}{suffix}"
         pixels = rng.integers(0, 256, size=(size[1] // 8, size[0] // 8, 3), dtype=np.uint8)
         Image.fromarray(pixels).resize(size, Image.Resampling.NEAREST).save(path)
         items.append((hashlib.sha256(path.read_bytes()).hexdigest(), str(path)))

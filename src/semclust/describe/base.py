@@ -12,7 +12,6 @@ import inspect
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import httpx
-from PIL import Image
 
 from .errors import (
     DescriberConfigError,
@@ -21,6 +20,7 @@ from .errors import (
     RetryableError,
     error_for_status,
 )
+from .prepare import PreparedImage
 from .records import (
     Description,
     DescriptionKey,
@@ -53,8 +53,8 @@ class Describer(Protocol):
         """Get ready for up to ``concurrency`` simultaneous calls (e.g. size a connection pool)."""
         ...
 
-    async def describe(self, image: Image.Image, prompt: str) -> Description:
-        """Describe one upright RGB image; raise a :mod:`semclust.describe.errors` error on failure."""
+    async def describe(self, image: PreparedImage, prompt: str) -> Description:
+        """Describe one prepared image; raise a :mod:`semclust.describe.errors` error on failure."""
         ...
 
     async def aclose(self) -> None:

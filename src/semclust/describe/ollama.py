@@ -7,15 +7,11 @@ and takes generation options in Ollama's own names.)
 
 from __future__ import annotations
 
-import asyncio
-import base64
 from typing import Any
 
-from PIL import Image
-
-from ..imageio import jpeg_bytes
 from .base import HTTPDescriber, check_max_tokens, check_temperature, require_text
 from .errors import MalformedResponseError
+from .prepare import PreparedImage
 from .records import Description
 
 DEFAULT_BASE_URL = "http://localhost:11434"
@@ -58,9 +54,8 @@ class OllamaDescriber(HTTPDescriber):
     def generation_params(self) -> dict[str, Any]:
         return self._options()
 
-    async def describe(self, image: Image.Image, prompt: str) -> Description:
-        jpeg = await asyncio.to_thread(jpeg_bytes, image)  # keep the event loop free
-        image_b64 = base64.b64encode(jpeg).decode("ascii")
+    async def describe(self, image: PreparedImage, prompt: str) -> Description:
+        image_b64 = image.base64
         payload: dict[str, Any] = {
             "model": self.model,
             "messages": [{"role": "user", "content": prompt, "images": [image_b64]}],

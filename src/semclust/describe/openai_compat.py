@@ -7,20 +7,17 @@ environment only and is kept out of reprs, logs and error messages.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from typing import Any
 from urllib.parse import urlsplit
 
-from PIL import Image
-
-from ..imageio import jpeg_data_url
 from .base import HTTPDescriber, check_max_tokens, check_temperature, require_text
 from .errors import (
     DescriberConfigError,
     MalformedResponseError,
     RefusalError,
 )
+from .prepare import PreparedImage
 from .records import Description
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -122,12 +119,11 @@ class OpenAIDescriber(HTTPDescriber):
         }
         return {k: v for k, v in params.items() if v is not None}
 
-    async def describe(self, image: Image.Image, prompt: str) -> Description:
-        data_url = await asyncio.to_thread(jpeg_data_url, image)  # keep the event loop free
-        data = await self._post_json("/chat/completions", self._payload(data_url, prompt))
+    async def describe(self, image: PreparedImage, prompt: str) -> Description:
+        data = await self._post_json("/chat/completions", self.payload(image.data_url, prompt))
         return parse_chat_completion(data)
 
-    def _payload(self, data_url: str, prompt: str) -> dict[str, Any]:
+    def payload(self, data_url: str, prompt: str) -> dict[str, Any]:
         image_url: dict[str, Any] = {"url": data_url}
         if self.detail is not None:
             image_url["detail"] = self.detail

@@ -10,26 +10,29 @@ import asyncio
 import itertools
 import logging
 import random
+import signal
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image
 from rich.progress import Progress, TaskID, TextColumn
 
 from ..errors import SemclustError
-from ..imageio import ImageReadError, downscale, open_image
+from ..imageio import ImageReadError
 from ..progress import enabled, make_progress
 from .base import Describer, DescriptionCache
 from .errors import (
+    AllRequestsFailedError,
     AuthenticationError,
+    DescribeInterrupted,
     DescriberConfigError,
     RefusalError,
     RequestFailedError,
     RetryableError,
 )
+from .prepare import Prefetcher, PreparedImage
 from .ratelimit import Throttle
 from .records import Description, DescriptionKey, DescriptionRecord, Status, canonical_params
 from .refusal import detect_refusal
@@ -40,6 +43,10 @@ log = logging.getLogger(__name__)
 MAX_RETRY_AFTER = 600.0
 
 
+#: Seconds the first Ctrl-C waits for answers in flight (paid for) before giving up on them.
+DEFAULT_GRACE = 30.0
+
+
 @dataclass
 class DescribeSummary:
     """What one run did; ``ok``/``failed``/``refused`` count this run's new outcomes only."""
@@ -48,22 +55,62 @@ class DescribeSummary:
     ok: int = 0
     failed: int = 0
     refused: int = 0
+    truncated: int = 0  # of the ``ok`` ones: cut off at the token limit (finish_reason "length")
     cached: int = 0  # distinct images whose stored record was reused
     prompt_tokens: int = 0
     completion_tokens: int = 0
     attempts: int = 0  # requests sent, retries included
     elapsed: float = 0.0  # seconds
+    reasons: Counter[str] = field(default_factory=Counter)  # why images failed or were refused
+
+    @property
+    def stored(self) -> int:
+        """Outcomes of this run written to the cache."""
+        return self.ok + self.failed + self.refused
+
+    @property
+    def left(self) -> int:
+        """Images this run was asked for but did not get to (an interrupt)."""
+        return self.requested - self.stored
 
     def add(self, record: DescriptionRecord) -> None:
         setattr(self, record.status, getattr(self, record.status) + 1)
+        self.truncated += record.status == "ok" and record.truncated
+        if record.status != "ok":
+            self.reasons[f"{record.status}: {record.error or 'no reason given'}"] += 1
         self.prompt_tokens += record.prompt_tokens or 0
         self.completion_tokens += record.completion_tokens or 0
 
     def stats(self) -> str:
         return (
-            f"ok {self.ok} · failed {self.failed} · refused {self.refused} · cached {self.cached}"
+            f"ok {self.ok} · failed {self.failed} · refused {self.refused}"
+            f" · truncated {self.truncated} · cached {self.cached}"
             f" · tokens {self.prompt_tokens + self.completion_tokens:,}"
         )
+
+    def describe_reasons(self, limit: int = 5) -> str:
+        """The commonest failure and refusal reasons, with counts, one per line."""
+        lines = [f"{n} × {reason}" for reason, n in self.reasons.most_common(limit)]
+        rest = sum(self.reasons.values()) - sum(n for _, n in self.reasons.most_common(limit))
+        return "\n".join(lines + ([f"{rest} × other reasons"] if rest else []))
+
+    def check_any_described(self) -> None:
+        """Raise :class:`AllRequestsFailedError` when images were sent and none came back described."""
+        if self.requested and not self.ok:
+            raise AllRequestsFailedError(
+                f"none of the {self.requested} images sent came back described (each is stored "
+                f"with its reason; rerun to try again):\n{self.describe_reasons()}",
+                self,
+            )
+
+    def __str__(self) -> str:
+        text = (
+            f"{self.requested} images sent ({self.attempts} requests, {self.elapsed:.1f} s), "
+            f"{self.cached} reused from the study: {self.ok} described"
+            f" ({self.truncated} cut off at the token limit), {self.refused} refused,"
+            f" {self.failed} failed; {self.prompt_tokens + self.completion_tokens:,} tokens"
+        )
+        return text + (f"; {self.left} left" if self.left else "")
 
 
 @dataclass(frozen=True)
@@ -100,7 +147,13 @@ class _Run:
     summary: DescribeSummary
     progress: Progress
     task: TaskID
-    pending: deque[tuple[DescriptionKey, str]]
+    ahead: Prefetcher[DescriptionKey]  # images prepared ahead of the requests
+    stopping: bool = False  # Ctrl-C was pressed: send nothing new
+    in_flight: int = 0
+
+
+class _Stopped(Exception):
+    """Raised in a worker instead of sending a request after Ctrl-C."""
 
 
 def describe_images(
@@ -133,6 +186,9 @@ async def adescribe_images(
     timeout: float = 60.0,
     max_side: int | None = 512,
     retry_failed: bool = True,
+    retry_refused: bool = False,
+    retry_truncated: bool = False,
+    grace: float = DEFAULT_GRACE,
     progress: bool = True,
     base_delay: float = 1.0,
     max_delay: float = 60.0,
@@ -158,8 +214,15 @@ async def adescribe_images(
         Downscale so the longest side is at most this many pixels before sending (cost
         control); part of the cache key. ``None`` sends the full image.
     retry_failed : bool
-        Ask again for images whose stored record is ``failed`` (``ok`` and ``refused``
-        records are always reused).
+        Ask again for images whose stored record is ``failed``.
+    retry_refused : bool
+        Ask again for images the model refused (their stored answer is replaced).
+    retry_truncated : bool
+        Ask again for answers cut off at the token limit (``finish_reason`` "length").
+    grace : float
+        On the first Ctrl-C nothing new is sent and the answers in flight (already paid
+        for) are awaited and stored for up to this many seconds; a second Ctrl-C quits
+        at once.
     progress : bool
         Show a progress bar.
     base_delay, max_delay : float
@@ -169,8 +232,12 @@ async def adescribe_images(
     ------
     AuthenticationError
         On HTTP 401/403: the run stops, keeping everything described so far.
+    DescribeInterrupted
+        After Ctrl-C (a ``KeyboardInterrupt``), once the answers in flight are stored.
     """
     _validate(concurrency, max_retries, requests_per_minute, timeout, max_side)
+    _require(_is_number(grace) and grace >= 0, "grace", grace, "a number >= 0")
+    retry = {"failed": retry_failed, "refused": retry_refused, "truncated": retry_truncated}
     started = time.perf_counter()
     unique = _unique(items)
     keys = {sha: description_key(sha, describer, prompt, max_side) for sha in unique}
@@ -178,9 +245,10 @@ async def adescribe_images(
     todo = deque(
         (keys[sha], str(path))
         for sha, path in unique.items()
-        if not _reusable(stored.get(keys[sha]), retry_failed)
+        if not _reusable(stored.get(keys[sha]), retry)
     )
     summary = DescribeSummary(requested=len(todo), cached=len(unique) - len(todo))
+    stopped = False
     if todo:
         bar = make_progress(TextColumn("{task.fields[stats]}"))
         bar.disable = not enabled(progress)
@@ -190,21 +258,29 @@ async def adescribe_images(
                 total=len(todo),
                 stats=summary.stats(),
             )
-            run = _Run(
-                describer=describer,
-                prompt=prompt,
-                cache=cache,
-                policy=RetryPolicy(max_retries, base_delay, max_delay),
-                throttle=Throttle(requests_per_minute),
-                timeout=timeout,
-                max_side=max_side,
-                summary=summary,
-                progress=bar,
-                task=task,
-                pending=todo,
-            )
-            await _run_workers(run, min(concurrency, len(todo)))
+            async with Prefetcher(todo, max_side, depth=2 * concurrency) as ahead:
+                run = _Run(
+                    describer=describer,
+                    prompt=prompt,
+                    cache=cache,
+                    policy=RetryPolicy(max_retries, base_delay, max_delay),
+                    throttle=Throttle(requests_per_minute),
+                    timeout=timeout,
+                    max_side=max_side,
+                    summary=summary,
+                    progress=bar,
+                    task=task,
+                    ahead=ahead,
+                )
+                await _run_workers(run, min(concurrency, len(todo)), grace)
+            stopped = run.stopping
     summary.elapsed = time.perf_counter() - started
+    if stopped:
+        raise DescribeInterrupted(
+            f"stopped: {summary.stored} stored, {summary.left} left; "
+            "run the same command to continue",
+            summary,
+        )
     log.info(
         "described %d images in %.1f s: %s", summary.requested, summary.elapsed, summary.stats()
     )
@@ -268,20 +344,36 @@ def _unique(items: Iterable[tuple[str, str | Path]]) -> dict[str, str | Path]:
     return unique
 
 
-def _reusable(record: DescriptionRecord | None, retry_failed: bool) -> bool:
-    return record is not None and (record.status != "failed" or not retry_failed)
+def _reusable(record: DescriptionRecord | None, retry: dict[str, bool]) -> bool:
+    """Whether a stored record stands, given which outcomes the user asked to retry."""
+    if record is None:
+        return False
+    if record.status == "ok" and record.truncated:
+        return not retry["truncated"]
+    return record.status == "ok" or not retry[record.status]
 
 
-async def _run_workers(run: _Run, workers: int) -> None:
+async def _run_workers(run: _Run, workers: int, grace: float) -> None:
     """Run ``workers`` tasks until the queue is empty; the first unexpected error stops them all."""
     await run.describer.open(workers)
     tasks = [asyncio.create_task(_worker(run)) for _ in range(workers)]
+    interrupt = _CtrlC(run, tasks, grace)
     try:
-        await asyncio.gather(*tasks)
+        with interrupt:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()
+        if interrupt.presses > 1:
+            raise DescribeInterrupted(
+                f"quit at once: {run.summary.stored} stored, {run.summary.left} left "
+                f"(answers in flight were dropped); run the same command to continue",
+                run.summary,
+            )
     except AuthenticationError as exc:
-        done = run.summary.ok + run.summary.failed + run.summary.refused
         raise AuthenticationError(
-            f"stopped after {done} of {run.summary.requested} images, all of them saved: {exc}"
+            f"stopped after {run.summary.stored} of {run.summary.requested} images, "
+            f"all of them saved: {exc}"
         ) from None
     finally:
         for task in tasks:
@@ -290,10 +382,58 @@ async def _run_workers(run: _Run, workers: int) -> None:
         await run.describer.aclose()
 
 
+class _CtrlC:
+    """SIGINT while describing: first press drains (grace period), a second one quits.
+
+    Installed on the running loop where the platform allows (Unix, main thread); elsewhere
+    Ctrl-C keeps Python's default behaviour.
+    """
+
+    def __init__(self, run: _Run, tasks: list[asyncio.Task], grace: float):
+        self.run, self.tasks, self.grace = run, tasks, grace
+        self.presses = 0
+        self._loop = asyncio.get_running_loop()
+        self._installed = False
+        self._timer: asyncio.TimerHandle | None = None
+
+    def __enter__(self) -> _CtrlC:
+        try:
+            self._loop.add_signal_handler(signal.SIGINT, self._pressed)
+            self._installed = True
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # Windows, or not the main thread
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._installed:
+            self._loop.remove_signal_handler(signal.SIGINT)
+
+    def _pressed(self) -> None:
+        self.presses += 1
+        if self.presses == 1:
+            self.run.stopping = True
+            log.warning(
+                "Ctrl-C: sending nothing new; waiting up to %g s for %d answer(s) in flight "
+                "(Ctrl-C again to quit at once)", self.grace, self.run.in_flight,
+            )
+            self._timer = self._loop.call_later(self.grace, self._cancel)
+        else:
+            self._cancel()
+
+    def _cancel(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+
+
 async def _worker(run: _Run) -> None:
-    while run.pending:
-        key, path = run.pending.popleft()
-        record = await _describe_one(run, key, path)
+    while not run.stopping and (item := await run.ahead.get()) is not None:
+        key, path, image = item
+        try:
+            record = await _describe_one(run, key, image)
+        except _Stopped:
+            return
         run.cache.put(record)
         run.summary.add(record)
         run.progress.update(run.task, advance=1, stats=run.summary.stats())
@@ -301,27 +441,27 @@ async def _worker(run: _Run) -> None:
             log.warning("%s %s: %s", record.status, path, record.error)
 
 
-async def _describe_one(run: _Run, key: DescriptionKey, path: str) -> DescriptionRecord:
+async def _describe_one(
+    run: _Run, key: DescriptionKey, image: PreparedImage | ImageReadError
+) -> DescriptionRecord:
     """The outcome for one image; only an authentication error escapes."""
     started = time.perf_counter()
-    try:
-        image = await asyncio.to_thread(_load, path, run.max_side)
-    except ImageReadError as exc:
-        return DescriptionRecord(key, "failed", error=f"unreadable image: {exc}")
+    if isinstance(image, ImageReadError):
+        return DescriptionRecord(key, "failed", error=f"unreadable image: {image}")
     try:
         description, attempts = await _with_retries(run, image)
     except RefusalError as exc:
-        return _record(key, "refused", exc.partial, exc.reason, started)
+        record = _record(key, "refused", exc.partial, exc.reason, started)
+        record.attempts = exc.attempts
+        return record
     except RequestFailedError as exc:
-        return DescriptionRecord(key, "failed", error=str(exc), seconds=_since(started))
+        return DescriptionRecord(
+            key, "failed", error=str(exc), seconds=_since(started), attempts=exc.attempts
+        )
     refusal = detect_refusal(description.text)
     record = _record(key, "refused" if refusal else "ok", description, refusal, started)
-    record.extra["attempts"] = attempts
+    record.attempts = attempts
     return record
-
-
-def _load(path: str, max_side: int | None) -> Image.Image:
-    return downscale(open_image(path), max_side)
 
 
 def _record(
@@ -332,6 +472,7 @@ def _record(
     started: float,
 ) -> DescriptionRecord:
     description = description or Description(text="")
+    extra = dict(description.extra)
     return DescriptionRecord(
         key,
         status,
@@ -340,7 +481,10 @@ def _record(
         prompt_tokens=description.prompt_tokens,
         completion_tokens=description.completion_tokens,
         seconds=_since(started),
-        extra=dict(description.extra),
+        # backends written before these fields existed put them in ``extra``
+        finish_reason=description.finish_reason or extra.pop("finish_reason", None),
+        served_model=description.served_model or extra.pop("served_model", None),
+        extra=extra,
     )
 
 
@@ -348,11 +492,14 @@ def _since(started: float) -> float:
     return round(time.perf_counter() - started, 3)
 
 
-async def _with_retries(run: _Run, image: Image.Image) -> tuple[Description, int]:
+async def _with_retries(run: _Run, image: PreparedImage) -> tuple[Description, int]:
     """Call the describer until it answers, retrying transient errors; returns (answer, attempts)."""
     for retry in itertools.count():
         await run.throttle.acquire()
+        if run.stopping:
+            raise _Stopped
         run.summary.attempts += 1
+        run.in_flight += 1
         try:
             async with asyncio.timeout(run.timeout):
                 return await run.describer.describe(image, run.prompt), retry + 1
@@ -360,8 +507,15 @@ async def _with_retries(run: _Run, image: Image.Image) -> tuple[Description, int
             error = RetryableError(f"no complete answer within {run.timeout:g} s")
         except RetryableError as exc:
             error = exc
+        except (RequestFailedError, RefusalError) as exc:
+            exc.attempts = retry + 1
+            raise
+        finally:
+            run.in_flight -= 1
         if retry == run.policy.max_retries:
-            raise RequestFailedError(f"gave up after {retry + 1} attempts: {error}") from error
+            failure = RequestFailedError(f"gave up after {retry + 1} attempts: {error}")
+            failure.attempts = retry + 1
+            raise failure from error
         await _back_off(run, retry, error)
 
 

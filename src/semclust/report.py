@@ -144,7 +144,7 @@ def write_report(
         else _table_rows(_checked_mapping(metrics, "metrics")),
     }
     order = sorted(sizes, key=lambda c: (c == OUTLIER, -sizes[c], c))
-    colours = _colours(order)
+    colours = cluster_colours(order)
     groups = pd.Series(labels).groupby(labels).indices
     exemplar = _exemplar_mask(assignments)
     picks = {
@@ -338,7 +338,7 @@ def _hover(description, text) -> str:
     return hover if len(hover) <= MAX_HOVER_CHARS else hover[: MAX_HOVER_CHARS - 1] + "…"
 
 
-def _colours(order: list[int]) -> dict[int, str]:
+def cluster_colours(order: list[int]) -> dict[int, str]:
     """tab20's dark shades for the largest clusters, then its light ones, then repeat.
 
     tab20's greys are left out: grey marks the outliers.

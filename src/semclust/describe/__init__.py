@@ -38,8 +38,19 @@ describers.register("ollama", "semclust.describe.ollama:OllamaDescriber.from_spe
 
 
 def create_describer(spec: str, **options: Any) -> Describer:
-    """Build the describer ``spec`` names (``openai:gpt-4o-mini``, ``ollama:llava``)."""
-    return describers.create(spec, **options)
+    """Build the describer ``spec`` names (``openai:gpt-4o-mini``, ``ollama:llava``).
+
+    A ``base_url`` with several comma-separated URLs gives a :class:`DescriberPool` of
+    the same model on each server (``per_server`` caps the requests in flight on each).
+    """
+    per_server = options.pop("per_server", None)
+    urls = [u.strip() for u in (options.get("base_url") or "").split(",") if u.strip()]
+    if len(urls) < 2:
+        return describers.create(spec, **options)
+    from .pool import DescriberPool
+
+    members = [describers.create(spec, **{**options, "base_url": url}) for url in urls]
+    return DescriberPool(members, per_server=per_server)
 
 
 __all__ = [

@@ -23,6 +23,7 @@ from ..errors import SemclustError
 from ..imageio import ImageReadError
 from ..progress import enabled, make_progress
 from .base import Describer, DescriptionCache
+from .cost import Budget
 from .errors import (
     AllRequestsFailedError,
     AuthenticationError,
@@ -61,6 +62,8 @@ class DescribeSummary:
     completion_tokens: int = 0
     attempts: int = 0  # requests sent, retries included
     elapsed: float = 0.0  # seconds
+    cost: float | None = None  # estimated USD of this run's answers (None: price unknown)
+    budget_stopped: bool = False  # sending stopped because --budget was reached
     reasons: Counter[str] = field(default_factory=Counter)  # why images failed or were refused
 
     @property
@@ -110,6 +113,10 @@ class DescribeSummary:
             f" ({self.truncated} cut off at the token limit), {self.refused} refused,"
             f" {self.failed} failed; {self.prompt_tokens + self.completion_tokens:,} tokens"
         )
+        if self.cost is not None:
+            text += f", estimated cost ${self.cost:,.4f}"
+        if self.budget_stopped:
+            text += f"; budget reached: stopped sending after {self.stored} of {self.requested}"
         return text + (f"; {self.left} left" if self.left else "")
 
 
@@ -148,6 +155,7 @@ class _Run:
     progress: Progress
     task: TaskID
     ahead: Prefetcher[DescriptionKey]  # images prepared ahead of the requests
+    budget: Budget | None = None
     stopping: bool = False  # Ctrl-C was pressed: send nothing new
     in_flight: int = 0
 
@@ -192,6 +200,7 @@ async def adescribe_images(
     progress: bool = True,
     base_delay: float = 1.0,
     max_delay: float = 60.0,
+    budget: Budget | None = None,
 ) -> DescribeSummary:
     """Describe every ``(sha256, image_path)`` the cache has no usable record for.
 
@@ -227,6 +236,9 @@ async def adescribe_images(
         Show a progress bar.
     base_delay, max_delay : float
         Backoff scale in seconds when the server gives no Retry-After.
+    budget : Budget, optional
+        Meters the estimated spend (shown in the summary) and, with a limit, stops sending
+        new requests once the next one could pass it.
 
     Raises
     ------
@@ -271,6 +283,7 @@ async def adescribe_images(
                     progress=bar,
                     task=task,
                     ahead=ahead,
+                    budget=budget,
                 )
                 await _run_workers(run, min(concurrency, len(todo)), grace)
             stopped = run.stopping
@@ -430,12 +443,18 @@ class _CtrlC:
 async def _worker(run: _Run) -> None:
     while not run.stopping and (item := await run.ahead.get()) is not None:
         key, path, image = item
+        if run.budget is not None and not run.budget.reserve():
+            run.summary.budget_stopped = True
+            return
         try:
             record = await _describe_one(run, key, image)
         except _Stopped:
             return
         run.cache.put(record)
         run.summary.add(record)
+        if run.budget is not None:
+            run.budget.settle(record)
+            run.summary.cost = run.budget.spent if run.budget.price is not None else None
         run.progress.update(run.task, advance=1, stats=run.summary.stats())
         if record.status != "ok":
             log.warning("%s %s: %s", record.status, path, record.error)

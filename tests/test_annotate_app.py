@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from itsdangerous import URLSafeSerializer
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -86,6 +87,7 @@ def test_two_coders_answers_persist_change_and_export(pairs_task):
                 page = _answer(client, coder, number, denotative=str(d), connotative=str(c))
                 assert page.status_code == 200
                 assert page.url.path == f"/code/{coder}/{number + 1}"
+        cookies = dict(client.cookies)  # the browser's sessions of both coders
     with AnnotationStore(folder) as store:  # each coder's order: the recorded seeded permutation
         orders = {c: store.coder_order(task, c) for c in given}
     for coder, order in orders.items():
@@ -94,6 +96,7 @@ def test_two_coders_answers_persist_change_and_export(pairs_task):
     assert orders["ann"] != orders["bob"]
 
     with _client(folder, task.name) as client:  # a new app: the answers are still there
+        client.cookies.update(cookies)
         assert _progress(client.get("/code/ann").text) == "4 of 6 done"
         resumed = client.get("/code/bob")
         assert resumed.url.path == "/code/bob/3" and _progress(resumed.text) == "2 of 6 done"
@@ -144,6 +147,7 @@ def test_two_coders_answers_persist_change_and_export(pairs_task):
 def test_skip_keeps_answers_and_comes_back_last(pairs_task):
     folder, task, _ = pairs_task
     with _client(folder, task.name) as client:
+        client.post("/start", data={"coder": "eve"})
         after_skip = client.post("/code/eve/1", data={"action": "skip"})
         assert after_skip.url.path == "/code/eve/2"
         assert _progress(after_skip.text) == "0 of 6 done, 1 skipped"
@@ -176,6 +180,7 @@ def test_next_index_prefers_unseen_then_skipped():
 def test_incomplete_answer_is_refused_and_not_stored(pairs_task):
     folder, task, _ = pairs_task
     with _client(folder, task.name) as client:
+        client.post("/start", data={"coder": "ann"})
         page = _answer(client, "ann", 1, denotative="2")
         assert page.status_code == 400
         assert "rate the connotative similarity" in page.text
@@ -399,6 +404,8 @@ def test_cli_export_tasks_and_serve(pairs_task, tmp_path, monkeypatch, caplog):
 
     folder, task, _ = pairs_task
     with _client(folder, task.name) as client:
+        client.post("/start", data={"coder": "ann"})
+        client.post("/start", data={"coder": "bob"})  # started, never answered: not exported
         _answer(client, "ann", 1, denotative="0", connotative="2")
     runner = CliRunner()
     out = tmp_path / "codes.csv"
@@ -407,6 +414,7 @@ def test_cli_export_tasks_and_serve(pairs_task, tmp_path, monkeypatch, caplog):
     )
     assert result.exit_code == 0, result.output
     assert load_codes(out).frame[["denotative_ann", "connotative_ann"]].values.tolist() == [[0, 2]]
+    assert not any("bob" in column for column in pd.read_csv(out).columns)
     listed = runner.invoke(app, ["annotate", "tasks", "--study", str(folder)])
     assert listed.exit_code == 0 and "ann" in listed.output and task.name in listed.output
     missing = runner.invoke(
@@ -449,11 +457,17 @@ def test_grouped_consistency_keeps_clusters_together(study, tmp_path):
     sampling.export_consistency(sample, items, prefix, _provenance("consistency", "r"))
     with AnnotationStore(folder) as store:
         task = load_task(store, folder, prefix.with_name("grouped.csv"), grouped=True)
-        order = store.coder_order(task, "ann")
+        order = store.add_coder(task, "ann", session_key="k") and store.coder_order(task, "ann")
     clusters = [task.units[p].key["cluster"] for p in order]
     runs = [c for i, c in enumerate(clusters) if i == 0 or c != clusters[i - 1]]
     assert sorted(runs) == ["9001", "9002", "9003"]  # each cluster in one stretch
     with _client(folder, task.name) as client:
+        client.post("/start", data={"coder": "ann"})  # taken, and this browser does not hold it
+        assert client.get("/code/ann/1").status_code == 403
+        with AnnotationStore(folder) as store:
+            secret = store.fielding(task)["secret"]
+        session = URLSafeSerializer(secret, salt="semclust.annotate.session").dumps({"ann": "k"})
+        client.cookies.set(f"semclust_{task.id}", session)
         pages = [client.get(f"/code/ann/{n}").text for n in (1, 3, 4, 9)]
     groups = [re.search(r"Group (\d) of 3", page).group(1) for page in pages]
     assert groups == ["1", "1", "2", "3"]

@@ -16,6 +16,8 @@ of sample serve the four tests of the papers:
   shuffled and lettered.
 * **consistency** (Zhang and Leung, section 3.4.3 and appendix E): a fixed number of
   items per cluster, to be given a theme.
+* **ratings** (Casas et al., section 3.2): a stratified sample dealt into coder slots
+  (:mod:`semclust.sampling_ratings`), rated on scales by groups of coders.
 
 Every draw is a pure function of its input and seed. :func:`draw_sample` draws one kind
 from a study's run and writes its files. The files (``export_*`` to write the coders'
@@ -55,9 +57,11 @@ from .sampling_export import (
     export_consistency,
     export_interpretability,
     export_pairs,
+    export_ratings,
     export_stratified,
     rating_columns,
 )
+from .sampling_ratings import PER_CODER, parse_groups, rating_slots
 
 __all__ = [
     "CONSISTENCY_PER_CLUSTER",
@@ -331,6 +335,8 @@ class SampleOptions:
     set_size: int = INTERPRETABILITY_SET_SIZE
     text_column: str | None = None
     thumb_size: int = 200
+    per_coder: int = PER_CODER
+    groups: str | None = None
 
 
 #: The options each kind uses: the parameters recorded in its sidecar.
@@ -339,6 +345,7 @@ KIND_OPTIONS = {
     "stratified": ("per_cluster", "leave_out"),
     "interpretability": ("sets", "set_size", "coders"),
     "consistency": ("per_cluster", "coders", "text_column"),
+    "ratings": ("per_cluster", "leave_out", "per_coder", "groups"),
 }
 #: Default coder columns: two coders per pair (Arminio et al.), three evaluators (ibid. 3.2).
 DEFAULT_CODERS = {
@@ -389,6 +396,12 @@ def draw_sample(
     if kind == "stratified":
         table = stratified_sample(labels, options.per_cluster, options.leave_out, seed)
         return export_stratified(table, images, prefix, provenance, **write)
+    if kind == "ratings":
+        groups = parse_groups(options.groups)
+        provenance.parameters["groups"] = groups
+        table = stratified_sample(labels, options.per_cluster, options.leave_out, seed)
+        table["slot"] = rating_slots(table, options.per_coder, seed)
+        return export_ratings(table, images, prefix, provenance, **write)
     if kind == "consistency":
         require_column(run.assignments, options.text_column)
         table = consistency_sample(labels, options.per_cluster, seed)
@@ -410,6 +423,7 @@ def draw_sample(
 def _with_defaults(kind: str, options: SampleOptions) -> SampleOptions:
     per_cluster = {
         "stratified": STRATIFIED_PER_CLUSTER,
+        "ratings": STRATIFIED_PER_CLUSTER,
         "consistency": CONSISTENCY_PER_CLUSTER,
     }
     return dataclasses.replace(

@@ -189,6 +189,39 @@ def export_stratified(
     return _write_sample(prefix, provenance, {".csv": _csv(table), ".html": html}, overwrite)
 
 
+def export_ratings(
+    sample: pd.DataFrame,
+    images: pd.Series,
+    prefix: Path,
+    provenance: Provenance,
+    *,
+    max_side: int = 200,
+    overwrite: bool = False,
+) -> list[Path]:
+    """Write a rating study's plan (the stratified sample with each image's ``slot``).
+
+    ``semclust annotate serve --task <prefix>.csv --scales ...`` serves it; the sheet shows
+    each slot's images, which one coder of each group rates, without clusters.
+    """
+    table = sample.copy()
+    table.insert(table.columns.get_loc("id") + 1, "image", _paths(images, sample["id"]))
+    thumbs = _thumbnails(table["image"], max_side)
+    groups = [
+        _Group(
+            f"Slot {slot}: one coder of each group",
+            [_Card(f"Image {row.item}", [_image(thumbs, row.image, row.id)]) for row in rows.itertuples()],
+        )
+        for slot, rows in table.sort_values(["slot", "item"]).groupby("slot", sort=True)
+    ]
+    intro = (
+        "The images of a rating study, by coder slot: every coder is given one slot, the "
+        "least used of their group, and rates its images in an order of their own. "
+        "No slot holds two images of one cluster."
+    )
+    html = _render(f"{len(table)} images in {len(groups)} slots", intro, groups, max_side)
+    return _write_sample(prefix, provenance, {".csv": _csv(table), ".html": html}, overwrite)
+
+
 def export_consistency(
     sample: pd.DataFrame,
     items: pd.DataFrame,

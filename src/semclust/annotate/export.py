@@ -8,9 +8,13 @@
   :func:`semclust.evaluate.score_interpretability` takes (``set_id``, ``true_cluster``
   from the key, each evaluator's chosen cluster);
 * consistency -> ``id``, ``cluster`` (when the sample had it) and ``theme_<coder>``, read by
-  ``semclust evaluate --consistency``.
+  ``semclust evaluate --consistency``;
+* ratings -> one row per image and coder: ``id``, ``cluster``, ``coder``, the coder's
+  attributes (their group) and one column per scale, read by ``semclust evaluate
+  --ratings``; the scales go in a JSON sidecar beside it (:func:`ratings_sidecar`).
 
-Only units that at least one coder answered are written; a skip is an empty cell.
+Only units that at least one coder answered are written, and only coders with at least
+one answer (removed coders never); a skip is an empty cell.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .tasks import AnnotationError, AnnotationStore, Answer, Task
+from .scales import scale_settings
+from .tasks import AnnotationError, AnnotationStore, Answer, Coder, Task, task_scales
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +34,13 @@ log = logging.getLogger(__name__)
 def export_answers(store: AnnotationStore, name: str, *, clusters: bool = False) -> pd.DataFrame:
     """The answers to task ``name`` as the table its evaluation reads (see the module doc)."""
     task = store.task(name)
-    coders, answers = store.coders(task), store.answers(task)
-    if not any(a.status == "answered" for a in answers):
+    answers = store.answers(task)
+    answering = {a.coder for a in answers if a.status == "answered"}
+    if not answering:
         raise AnnotationError(f"task {name!r} has no answers yet: nothing to export")
+    coders = [c for c in store.coders(task) if c in answering]
+    if task.kind == "ratings":
+        return rating_table(task, store.coder_rows(task), answers)
     if task.kind == "pairs":
         return pair_codes(task, coders, answers)
     if task.kind == "interpretability":
@@ -85,6 +94,34 @@ def consistency_themes(
     for coder in coders:
         table[f"theme_{coder}"] = _values(table, answers, coder, "theme", "string")
     return table.drop(columns="position")
+
+
+def rating_table(task: Task, coders: Sequence[Coder], answers: Sequence[Answer]) -> pd.DataFrame:
+    """``id``, ``cluster``, ``coder``, the coder's attributes, one column per scale."""
+    scales = [s.name for s in task_scales(task)]
+    attributes = {c.name: c.attributes for c in coders}
+    names = sorted({k for a in attributes.values() for k in a})
+    rows = []
+    for answer in answers:
+        if answer.status != "answered" or answer.coder not in attributes:
+            continue
+        unit = task.units[answer.position]
+        row = {"id": unit.unit, "cluster": unit.key.get("cluster"), "coder": answer.coder}
+        row |= {name: attributes[answer.coder].get(name) for name in names}
+        rows.append(row | {scale: answer.value[scale] for scale in scales})
+    table = pd.DataFrame(rows, columns=["id", "cluster", "coder", *names, *scales])
+    return table.sort_values(["id", "coder"], kind="stable").reset_index(drop=True)
+
+
+def ratings_sidecar(store: AnnotationStore, name: str) -> dict:
+    """What the analysis needs beside a ratings export: its scales and the group attribute."""
+    task = store.task(name)
+    groups = task.spec.settings.get("groups")
+    return {
+        "task": task.name,
+        "scales": scale_settings(task_scales(task)),
+        "group": groups["attribute"] if groups else None,
+    }
 
 
 def write_table(table: pd.DataFrame, out: str | Path, *, overwrite: bool = False) -> Path:

@@ -1,22 +1,25 @@
 """Coding tasks: a sample file loaded into the study database, and the coders' answers.
 
-A *task* is one sample from ``semclust sample`` (pairs, interpretability or consistency)
-turned into *units*, the things a coder answers one at a time: a pair of images, a set
-of images, one item. Units and answers live in the study's SQLite database, so a coder
+A *task* is one sample from ``semclust sample`` (pairs, interpretability, consistency or
+ratings) turned into *units*, the things a coder answers one at a time: a pair of images,
+a set of images, one item, one image to rate on scales. Units and answers live in the study's SQLite database, so a coder
 can close the tab and continue later, and several coders can work at once.
 
 Each coder sees the units in an order of their own, a permutation drawn from the task's
 seed and the coder's name and recorded in the database, so that order effects (fatigue,
 anchoring on the first images) average out over coders instead of piling on the same
-units. What a coder must not see -- the cluster an interpretability set came from, the
+units. In a rating task each coder is given one *slot* of the plan (the least used of
+their group) and sees only its images. What a coder must not see -- the cluster an interpretability set came from, the
 cluster of a consistency item -- is kept in ``key`` fields that the app never renders.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
+import secrets
 import sqlite3
 import threading
 from collections import Counter
@@ -33,16 +36,19 @@ from ..sampling import SamplingError, check_names, read_csv
 from ..store import DB_NAME, StudyStore
 from ..store.db import connect
 from ..store.store import now_iso
+from .scales import Scale, scale_settings, stored_scales
 
 log = logging.getLogger(__name__)
 
-KINDS = ("pairs", "interpretability", "consistency")
+KINDS = ("pairs", "interpretability", "consistency", "ratings")
 #: The 3-point scale of Arminio et al., stored as 0/1/2.
 GRADED_LABELS = ("unrelated", "loosely related", "closely related")
 #: The binary ``same`` judgement of Casas et al.
 BINARY_LABELS = ("different", "belong together")
 #: Coder names that would clash with the columns of an exported file.
-RESERVED_NAMES = frozenset({"id", "id_a", "id_b", "pair", "cluster", "set_id", "true_cluster"})
+RESERVED_NAMES = frozenset(
+    {"id", "id_a", "id_b", "pair", "cluster", "set_id", "true_cluster", "coder", "slot"}
+)
 #: Longest theme a coder may type: a theme is a short label, not a note.
 MAX_THEME_LENGTH = 200
 _INTERPRETABILITY_FILES = ("-answers.csv", "-key.csv", "-letters.csv")
@@ -126,6 +132,18 @@ class Task:
 
 
 @dataclass(frozen=True)
+class Coder:
+    """A coder of a task: their group attributes, plan slot, and whether they were removed."""
+
+    name: str
+    attributes: dict
+    slot: int | None
+    created_at: str
+    removed_at: str | None
+    former_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Answer:
     """A coder's answer to one unit; ``value`` is None for a skipped unit."""
 
@@ -140,14 +158,16 @@ class Answer:
 # --- reading a sample file -----------------------------------------------------------------
 
 
-def read_sample(path: str | Path, *, grouped: bool = False) -> TaskSpec:
+def read_sample(
+    path: str | Path, *, grouped: bool = False, scales: list[Scale] | None = None
+) -> TaskSpec:
     """Turn a sample file written by ``semclust sample`` into a task spec.
 
     The kind is told by the columns: ``id_a``/``id_b`` (pairs), ``set_id`` (any of the
     interpretability files: the key and letters beside it are read), ``id`` with
     ``theme`` columns (consistency). ``grouped`` (consistency only) shows a cluster's
     items one after the other, as Zhang and Leung's coders saw them (Appendix E), instead
-    of mixing all clusters.
+    of mixing all clusters. A ratings plan (``id`` and ``slot``) needs ``scales``.
 
     Raises
     ------
@@ -164,6 +184,13 @@ def read_sample(path: str | Path, *, grouped: bool = False) -> TaskSpec:
         )
     if {"id_a", "id_b"} <= columns:
         return _pairs_spec(table, path.name)
+    if {"id", "slot"} <= columns:
+        if not scales:
+            raise AnnotationError(
+                f"{path.name} is a rating study: say what coders rate with --scales "
+                "(a preset such as emotions-casas, or a YAML/TOML file)"
+            )
+        return _ratings_spec(table, path, scales)
     if "set_id" in columns or {"letter", "description"} <= columns:
         return _interpretability_spec(_interpretability_prefix(path))
     if is_consistency:
@@ -265,6 +292,36 @@ def _consistency_spec(table: pd.DataFrame, path: Path, grouped: bool) -> TaskSpe
         units.append(Unit(position, item, (item,), content=content, key=key))
     settings = {"text": text_column, "grouped": grouped}
     return TaskSpec("consistency", _unique(units, path.name), settings=settings)
+
+
+def _ratings_spec(table: pd.DataFrame, path: Path, scales: list[Scale]) -> TaskSpec:
+    """One unit per image; its cluster and plan slot stay hidden, groups from the sidecar."""
+    units = []
+    for position, row in enumerate(table.to_dict(orient="records")):
+        where = f"line {position + 2} of {path.name}"
+        item = _required(row["id"], "id", where)
+        slot = _cluster(row["slot"], "slot", where)
+        key = {"slot": slot} | ({"cluster": row["cluster"].strip()} if "cluster" in row else {})
+        units.append(Unit(position, item, (item,), key=key))
+    settings = {
+        "scales": scale_settings(scales),
+        "groups": _sidecar(path).get("parameters", {}).get("groups"),
+        "slots": len({u.key["slot"] for u in units}),
+    }
+    return TaskSpec("ratings", _unique(units, path.name), settings=settings)
+
+
+def _sidecar(path: Path) -> dict:
+    """The JSON sidecar ``semclust sample`` wrote beside a sample (empty when absent)."""
+    sidecar = path.with_suffix(".json")
+    if not sidecar.is_file():
+        return {}
+    try:
+        record = json.loads(sidecar.read_text())
+    except json.JSONDecodeError:
+        log.warning("cannot read the sidecar %s", sidecar)
+        return {}
+    return record if isinstance(record, dict) else {}
 
 
 def _text_column(table: pd.DataFrame, path: Path) -> str | None:
@@ -473,30 +530,169 @@ class AnnotationStore:
         return [r["name"] for r in self._rows("SELECT name FROM annotation_tasks ORDER BY id")]
 
     # --- coders -----------------------------------------------------------
-    def coder_order(self, task: Task, coder: str) -> list[int]:
-        """The coder's unit positions in the order shown, drawn and recorded on first use."""
-        sql = "SELECT unit_order FROM annotation_coders WHERE task_id=? AND coder=?"
-        rows = self._rows(sql, (task.id, coder))
-        if not rows:
-            seed = coder_seed(task.seed, coder)
-            insert = (
-                "INSERT OR IGNORE INTO annotation_coders (task_id, coder, seed, unit_order,"
-                " created_at) VALUES (?, ?, ?, ?, ?)"
-            )
-            order = _dump(unit_order(task, seed))
-            self._write([(insert, (task.id, coder, seed, order, now_iso()))])
-            rows = self._rows(sql, (task.id, coder))  # another thread's insert may have won
-        return json.loads(rows[0]["unit_order"])
+    def add_coder(
+        self,
+        task: Task,
+        name: str,
+        *,
+        attributes: dict | None = None,
+        session_key: str | None = None,
+    ) -> Coder:
+        """Start a new coder: draw their unit order (and, in a rating task, their slot).
 
-    def coders(self, task: Task) -> list[str]:
-        """Coders of the task in the order they started: the export's column order."""
+        Coders come into being only here, when someone starts to code. ``session_key``
+        binds the coder to the browser that holds it (only its hash is stored).
+
+        Raises
+        ------
+        AnnotationError
+            A bad name, a name already taken in this task, or a group the task lacks.
+        """
+        check_coder(name)
+        attributes = check_attributes(task, attributes or {})
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")  # slot counts and insert in one transaction
+            try:
+                taken = self._conn.execute(
+                    "SELECT 1 FROM annotation_coders WHERE task_id=? AND coder=?", (task.id, name)
+                ).fetchone()
+                if taken:
+                    raise AnnotationError(f"the coder name {name!r} is taken in this task")
+                seed = coder_seed(task.seed, name)
+                slot = self._free_slot(task, attributes) if task.kind == "ratings" else None
+                self._conn.execute(
+                    "INSERT INTO annotation_coders (task_id, coder, seed, unit_order, created_at,"
+                    " attributes, session_hash, slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        task.id,
+                        name,
+                        seed,
+                        _dump(unit_order(task, seed, slot)),
+                        now_iso(),
+                        _dump(attributes),
+                        session_key and key_hash(session_key),
+                        slot,
+                    ),
+                )
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        log.info("coder %r started task %r %s", name, task.name, attributes or "")
+        return self.coder(task, name)
+
+    def _free_slot(self, task: Task, attributes: dict) -> int:
+        """The plan slot fewest coders of this group have (removed coders do not count)."""
+        group = _group_value(task, attributes)
+        used = Counter(
+            row["slot"]
+            for row in self._conn.execute(
+                "SELECT slot, attributes FROM annotation_coders"
+                " WHERE task_id=? AND removed_at IS NULL",
+                (task.id,),
+            )
+            if _group_value(task, json.loads(row["attributes"])) == group
+        )
+        slots = sorted({u.key["slot"] for u in task.units})
+        return min(slots, key=lambda slot: (used[slot], slot))
+
+    def coder(self, task: Task, name: str) -> Coder | None:
+        """The coder of that name (removed ones too), or None."""
+        rows = self._rows(
+            "SELECT * FROM annotation_coders WHERE task_id=? AND coder=?", (task.id, name)
+        )
+        return _coder_from(rows[0]) if rows else None
+
+    def coder_rows(self, task: Task, *, removed: bool = False) -> list[Coder]:
+        """Coders in the order they started (the export's column order); removed ones on request."""
+        where = "" if removed else " AND removed_at IS NULL"
         return [
-            r["coder"]
+            _coder_from(r)
             for r in self._rows(
-                "SELECT coder FROM annotation_coders WHERE task_id=? ORDER BY created_at, rowid",
+                f"SELECT * FROM annotation_coders WHERE task_id=?{where} ORDER BY created_at, rowid",
                 (task.id,),
             )
         ]
+
+    def coders(self, task: Task) -> list[str]:
+        """Names of the task's coders who have not been removed, in the order they started."""
+        return [c.name for c in self.coder_rows(task)]
+
+    def coder_order(self, task: Task, coder: str) -> list[int]:
+        """The coder's unit positions in the order shown (drawn when they started)."""
+        rows = self._rows(
+            "SELECT unit_order FROM annotation_coders WHERE task_id=? AND coder=?", (task.id, coder)
+        )
+        if not rows:
+            raise AnnotationError(f"task {task.name!r} has no coder {coder!r}")
+        return json.loads(rows[0]["unit_order"])
+
+    def session_matches(self, task: Task, coder: str, session_key: str) -> bool:
+        """Whether ``session_key`` is the one the coder's browser was given."""
+        rows = self._rows(
+            "SELECT session_hash FROM annotation_coders WHERE task_id=? AND coder=?",
+            (task.id, coder),
+        )
+        stored = rows[0]["session_hash"] if rows else None
+        return stored is not None and hmac.compare_digest(stored, key_hash(session_key))
+
+    def remove_coder(self, task: Task, name: str) -> None:
+        """Mark a coder removed: their answers stay in the database but leave every export."""
+        found = self.coder(task, name)
+        if found is None or found.removed_at:
+            raise AnnotationError(f"task {task.name!r} has no coder {name!r} to remove")
+        self._write(
+            [
+                (
+                    "UPDATE annotation_coders SET removed_at=? WHERE task_id=? AND coder=?",
+                    (now_iso(), task.id, name),
+                )
+            ]
+        )
+
+    def rename_coder(self, task: Task, old: str, new: str) -> None:
+        """Give a coder (and their answers) a new name; the old one is kept in ``former_names``."""
+        check_coder(new)
+        found = self.coder(task, old)
+        if found is None:
+            raise AnnotationError(f"task {task.name!r} has no coder {old!r} to rename")
+        if self.coder(task, new) is not None:
+            raise AnnotationError(f"the coder name {new!r} is taken in this task")
+        former = _dump([*found.former_names, old])
+        self._write(
+            [
+                ("PRAGMA defer_foreign_keys=ON", ()),  # answers and coder change together
+                (
+                    "UPDATE annotation_coders SET coder=?, former_names=? WHERE task_id=? AND coder=?",
+                    (new, former, task.id, old),
+                ),
+                (
+                    "UPDATE annotation_answers SET coder=? WHERE task_id=? AND coder=?",
+                    (new, task.id, old),
+                ),
+            ]
+        )
+
+    # --- fielding -----------------------------------------------------------
+    def fielding(self, task: Task) -> dict:
+        """How the task is fielded: the secret of its links, completion URL, links-only."""
+        row = self._rows("SELECT fielding FROM annotation_tasks WHERE id=?", (task.id,))[0]
+        fielding = json.loads(row["fielding"])
+        if "secret" not in fielding:  # drawn once, kept, so links survive a restart
+            fielding["secret"] = secrets.token_urlsafe(32)
+            self.set_fielding(task, secret=fielding["secret"])
+        return fielding
+
+    def set_fielding(self, task: Task, **values) -> dict:
+        """Update fielding settings (a value of None removes the setting)."""
+        with self._lock:
+            row = self._rows("SELECT fielding FROM annotation_tasks WHERE id=?", (task.id,))[0]
+            fielding = json.loads(row["fielding"]) | values
+            fielding = {k: v for k, v in fielding.items() if v is not None}
+            self._write(
+                [("UPDATE annotation_tasks SET fielding=? WHERE id=?", (_dump(fielding), task.id))]
+            )
+        return fielding
 
     # --- answers ----------------------------------------------------------
     def save(self, task: Task, coder: str, position: int, value: dict | None) -> None:
@@ -506,7 +702,8 @@ class AnnotationStore:
         """
         if not 0 <= position < len(task.units):
             raise AnnotationError(f"task {task.name!r} has no unit at position {position}")
-        self.coder_order(task, coder)
+        if position not in self.coder_order(task, coder):
+            raise AnnotationError(f"unit at position {position} is not one of {coder!r}'s units")
         stamp = now_iso()
         if value is None:
             sql = (
@@ -526,9 +723,12 @@ class AnnotationStore:
         self._write([(sql, params)])
 
     def answers(self, task: Task, coder: str | None = None) -> list[Answer]:
-        """Answers and skips of one coder, or of all coders."""
-        sql = "SELECT * FROM annotation_answers WHERE task_id=?"
-        params: tuple = (task.id,)
+        """Answers and skips of one coder, or of all coders not removed."""
+        sql = (
+            "SELECT * FROM annotation_answers WHERE task_id=? AND coder NOT IN (SELECT coder FROM"
+            " annotation_coders WHERE task_id=? AND removed_at IS NOT NULL)"
+        )
+        params: tuple = (task.id, task.id)
         if coder is not None:
             sql, params = sql + " AND coder=?", (*params, coder)
         return [
@@ -552,15 +752,16 @@ def load_task(
     name: str | None = None,
     seed: int = 0,
     grouped: bool = False,
+    scales: list[Scale] | None = None,
 ) -> Task:
     """Read a sample file, check its images against the study and store it as a task.
 
     ``name`` defaults to the sample's file name without ``.csv`` (and without the
     ``-key``/``-answers`` ending of interpretability files). Loading the same sample again
-    returns the stored task with its answers. ``grouped``: see :func:`read_sample`.
+    returns the stored task with its answers. ``grouped``, ``scales``: see :func:`read_sample`.
     """
     path = Path(path)
-    spec = read_sample(path, grouped=grouped)
+    spec = read_sample(path, grouped=grouped, scales=scales)
     check_items(spec, study_images(folder), path.name)
     return store.add_task(name or default_task_name(path), spec, str(path.resolve()), seed)
 
@@ -572,9 +773,14 @@ def default_task_name(path: Path) -> str:
     return stem
 
 
-def unit_order(task: Task, seed: int) -> list[int]:
-    """Unit positions in random order; grouped tasks keep each cluster's units together."""
+def unit_order(task: Task, seed: int, slot: int | None = None) -> list[int]:
+    """Unit positions in random order; grouped tasks keep each cluster's units together.
+
+    With a ``slot`` (rating tasks), only the units of that slot of the plan.
+    """
     rng = np.random.default_rng(seed)
+    if slot is not None:
+        return rng.permutation([u.position for u in task.units if u.key["slot"] == slot]).tolist()
     if not task.spec.settings.get("grouped"):
         return rng.permutation(len(task.units)).tolist()
     groups: dict[str, list[int]] = {}
@@ -592,6 +798,40 @@ def group_of(task: Task, order: Sequence[int], position: int) -> tuple[int, int]
     """
     clusters = list(dict.fromkeys(task.units[p].key["cluster"] for p in order))
     return clusters.index(task.units[position].key["cluster"]) + 1, len(clusters)
+
+
+def check_attributes(task: Task, attributes: dict) -> dict:
+    """A coder's attributes: the task's group attribute must be one of its values."""
+    groups = task.spec.settings.get("groups")
+    attributes = {str(k): str(v) for k, v in attributes.items()}
+    if groups:
+        value = attributes.get(groups["attribute"])
+        if value not in groups["values"]:
+            raise AnnotationError(
+                f"choose your {groups['attribute']}: one of {', '.join(groups['values'])}"
+            )
+    return attributes
+
+
+def _group_value(task: Task, attributes: dict) -> str | None:
+    groups = task.spec.settings.get("groups")
+    return attributes.get(groups["attribute"]) if groups else None
+
+
+def _coder_from(row: sqlite3.Row) -> Coder:
+    return Coder(
+        row["coder"],
+        json.loads(row["attributes"]),
+        row["slot"],
+        row["created_at"],
+        row["removed_at"],
+        tuple(json.loads(row["former_names"])),
+    )
+
+
+def key_hash(session_key: str) -> str:
+    """What the database keeps of a browser's session key: its SHA-256, never the key."""
+    return hashlib.sha256(session_key.encode()).hexdigest()
 
 
 def coder_seed(task_seed: int, coder: str) -> int:
@@ -612,6 +852,8 @@ def parse_answer(task: Task, form: dict[str, str]) -> dict:
     """A coder's submitted form as the value to store, or an error a coder can act on."""
     if task.kind == "pairs":
         return {d: _code(form.get(d, ""), d) for d in task.spec.settings["dimensions"]}
+    if task.kind == "ratings":
+        return {s.name: _rating(form.get(s.name, ""), s) for s in task_scales(task)}
     if task.kind == "interpretability":
         letter = form.get("letter", "").strip().upper()
         offered = [letter for letter, _ in task.spec.settings["descriptions"]]
@@ -633,6 +875,23 @@ def _code(value: str, dimension: str) -> int:
     return int(value)
 
 
+def _rating(value: str, scale: Scale) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = None
+    if number is None or not scale.low <= number <= scale.high:
+        raise AnnotationError(
+            f"rate '{scale.name}': choose a number from {scale.low} to {scale.high}"
+        )
+    return number
+
+
+def task_scales(task: Task) -> list[Scale]:
+    """The scales a rating task asks for."""
+    return stored_scales(task.spec.settings["scales"])
+
+
 @dataclass(frozen=True)
 class Progress:
     """Where one coder stands: units answered and skipped, of ``total``."""
@@ -642,9 +901,10 @@ class Progress:
     total: int
 
 
-def progress(task: Task, answers: Sequence[Answer]) -> Progress:
+def progress(order: Sequence[int], answers: Sequence[Answer]) -> Progress:
+    """A coder's progress through their ``order`` (a rating coder's is their slot only)."""
     status = [a.status for a in answers]
-    return Progress(status.count("answered"), status.count("skipped"), len(task.units))
+    return Progress(status.count("answered"), status.count("skipped"), len(order))
 
 
 def next_index(order: Sequence[int], answers: Sequence[Answer], after: int = -1) -> int | None:

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from .common import console
+from .common import console, fail
 from .common import user_errors as _user_errors
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(annotate_app, name="annotate")
 
 
-
-
 @annotate_app.command()
 def serve(
     study: StudyOpt,
@@ -41,7 +39,7 @@ def serve(
         Path,
         typer.Option(
             help="A sample from `semclust sample`: pairs CSV, interpretability -key.csv, "
-            "consistency CSV."
+            "consistency CSV, ratings CSV."
         ),
     ],
     name: Annotated[
@@ -55,6 +53,28 @@ def serve(
             "procedure) instead of mixing all clusters."
         ),
     ] = False,
+    scales: Annotated[
+        str | None,
+        typer.Option(help="ratings: a preset (emotions-casas) or a YAML/TOML file of scales."),
+    ] = None,
+    links_only: Annotated[
+        bool | None,
+        typer.Option(
+            "--links-only/--names",
+            help="Reach the task only through signed links (`annotate link`), or also by "
+            "typing a name on the start page. Default: links only when coders have groups.",
+        ),
+    ] = None,
+    completion_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Where a participant is sent when done, e.g. "
+            "https://app.prolific.com/submissions/complete?cc=CODE."
+        ),
+    ] = None,
+    completion_code: Annotated[
+        str | None, typer.Option(help="The completion code shown to a participant when done.")
+    ] = None,
     host: Annotated[
         str, typer.Option(help="Address to listen on; 127.0.0.1 keeps it on this machine.")
     ] = "127.0.0.1",
@@ -64,28 +84,187 @@ def serve(
     import uvicorn
 
     from ..annotate import AnnotationStore, create_app, load_task
+    from ..annotate.links import admin_token
+    from ..annotate.scales import load_scales
 
     with _user_errors():
+        chosen = load_scales(scales) if scales else None
         with AnnotationStore(study) as store:
-            loaded = load_task(store, study, task, name=name, seed=seed, grouped=grouped)
+            loaded = load_task(
+                store, study, task, name=name, seed=seed, grouped=grouped, scales=chosen
+            )
+            if links_only is None:
+                links_only = bool(loaded.spec.settings.get("groups"))
+            fielding = store.set_fielding(
+                loaded,
+                links_only=links_only,
+                completion_url=completion_url,
+                completion_code=completion_code,
+            )
+            secret = store.fielding(loaded)["secret"]
         loopback = is_loopback(host)
         if not loopback:
             log.warning(
-                "listening on %s: anyone who can reach this machine can open the coding app "
-                "and write answers (it has no passwords); use 127.0.0.1 unless the network "
-                "is trusted",
+                "listening on %s: anyone who can reach this machine on port %d can open the "
+                "coding app%s; use 127.0.0.1 unless the network is trusted, and put a "
+                "reverse proxy with HTTPS in front for a crowd study",
                 host,
+                port,
+                " with a link" if links_only else " and start coding under any new name",
             )
         app = create_app(
             study, loaded.name, allowed_hosts=_allowed_hosts(host) if loopback else None
         )
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        base = f"http://{shown}:{port}"
+        entry = "through their links (`semclust annotate link`)" if links_only else f"{base}/"
         console.print(
             f"task [bold]{loaded.name}[/]: {len(loaded.units)} units to code ({loaded.kind}). "
-            f"Coders open http://{shown}:{port}/  (Ctrl-C stops the app; answers are saved)",
+            f"Coders open {entry}  (Ctrl-C stops the app; answers are saved)",
             highlight=False,
         )
+        if fielding.get("completion_url"):
+            console.print(f"participants who finish go to {fielding['completion_url']}")
+        console.print(
+            f"dashboard (keep it private): {base}/admin/{admin_token(secret, loaded)}",
+            highlight=False,
+            soft_wrap=True,
+        )
         uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@annotate_app.command()
+def link(
+    study: StudyOpt,
+    task: Annotated[str, typer.Option(help="The task's name (see `semclust annotate tasks`).")],
+    base_url: Annotated[
+        str,
+        typer.Option(help="The address coders reach the app at (a public one for a crowd)."),
+    ] = "http://127.0.0.1:8765",
+    group: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Crowd links for these groups only, e.g. Democrat (default: one per group)."
+        ),
+    ] = None,
+    platform: Annotated[
+        str,
+        typer.Option(help="prolific, qualtrics or mturk: where the participant id comes from."),
+    ] = "prolific",
+    param: Annotated[
+        str | None,
+        typer.Option(help="The participant-id query parameter (default: the platform's)."),
+    ] = None,
+    coders_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="A CSV with a 'coder' column (and the group attribute): one personal link each."
+        ),
+    ] = None,
+) -> None:
+    """Print signed links: one study URL per coder group for a crowd platform, or personal ones."""
+    from ..annotate import AnnotationStore
+    from ..annotate.links import (
+        PLATFORMS,
+        coder_token,
+        crowd_url,
+        group_token,
+        personal_url,
+    )
+
+    with _user_errors(), AnnotationStore(study) as store:
+        loaded = store.task(task)
+        secret = store.fielding(loaded)["secret"]
+        if coders_file is not None:
+            for coder, attributes in _read_coders(coders_file, loaded):
+                token = coder_token(secret, loaded, coder, attributes)
+                console.print(
+                    f"{coder}\t{personal_url(base_url, token)}", highlight=False, soft_wrap=True
+                )
+            return
+        if platform not in PLATFORMS:
+            fail(ValueError(f"--platform {platform!r}: one of {', '.join(PLATFORMS)}"))
+        param = param or PLATFORMS[platform][0]
+        groups = loaded.spec.settings.get("groups")
+        values = group or (groups["values"] if groups else [None])
+        for value in values:
+            attributes = {groups["attribute"]: value} if groups and value else {}
+            url = crowd_url(
+                base_url, group_token(secret, loaded, attributes, param), param, platform
+            )
+            label = f"{groups['attribute']}={value}" if groups else "all participants"
+            console.print(f"{label}\t{url}", highlight=False, soft_wrap=True)
+
+
+@annotate_app.command()
+def coders(
+    study: StudyOpt,
+    task: Annotated[str, typer.Option(help="The task's name (see `semclust annotate tasks`).")],
+    remove: Annotated[
+        str | None,
+        typer.Option(
+            help="Remove this coder: answers stay in the study, marked, but leave exports."
+        ),
+    ] = None,
+    rename: Annotated[
+        tuple[str, str] | None,
+        typer.Option(help="Rename a coder: OLD NEW (answers follow)."),
+    ] = None,
+) -> None:
+    """A task's coders with their group and progress; remove or rename one."""
+    from rich.table import Table
+
+    from ..annotate import AnnotationStore
+    from ..annotate.dashboard import dashboard_rows
+
+    with _user_errors(), AnnotationStore(study) as store:
+        loaded = store.task(task)
+        if remove:
+            store.remove_coder(loaded, remove)
+            console.print(f"removed {remove} (answers kept in the study, left out of exports)")
+        if rename:
+            store.rename_coder(loaded, *rename)
+            console.print(f"renamed {rename[0]} to {rename[1]}", highlight=False)
+        rows = dashboard_rows(store, loaded)["coders"]
+        table = Table(title=f"coders of {loaded.name} ({loaded.kind})")
+        for column in ("coder", "group", "slot", "done", "skipped", "of", "status"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(
+                row["name"],
+                " ".join(f"{k}={v}" for k, v in row["attributes"].items()) or "–",
+                "–" if row["slot"] is None else str(row["slot"]),
+                str(row["progress"].done),
+                str(row["progress"].skipped),
+                str(row["progress"].total),
+                "removed" if row["removed"] else "active",
+            )
+        console.print(table)
+        if not rows:
+            console.print("no coder has started yet")
+
+
+def _read_coders(path: Path, task) -> list[tuple[str, dict]]:
+    """Coders and their attributes from a CSV with a ``coder`` column."""
+    import pandas as pd
+
+    from ..annotate import AnnotationError
+
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError) as exc:
+        raise AnnotationError(f"cannot read {path}: {exc}") from None
+    if "coder" not in table.columns:
+        raise AnnotationError(f"{path.name} needs a 'coder' column; it has {list(table.columns)}")
+    groups = task.spec.settings.get("groups")
+    wanted = [groups["attribute"]] if groups else []
+    missing = [c for c in wanted if c not in table.columns]
+    if missing:
+        raise AnnotationError(f"{path.name} needs the group column {missing[0]!r}")
+    return [
+        (row["coder"].strip(), {c: row[c].strip() for c in wanted})
+        for row in table.to_dict(orient="records")
+    ]
 
 
 @annotate_app.command()
@@ -132,9 +311,10 @@ def list_tasks(study: StudyOpt) -> None:
             table.add_column(column)
         for name in store.task_names():
             loaded = store.task(name)
-            coders = store.coders(loaded) or [None]
-            for coder in coders:
-                done = progress(loaded, store.answers(loaded, coder)) if coder else None
+            names = store.coders(loaded) or [None]
+            for coder in names:
+                order = store.coder_order(loaded, coder) if coder else []
+                done = progress(order, store.answers(loaded, coder)) if coder else None
                 table.add_row(
                     name,
                     loaded.kind,

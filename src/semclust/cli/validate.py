@@ -37,6 +37,7 @@ class SampleKind(enum.StrEnum):
     stratified = "stratified"
     interpretability = "interpretability"
     consistency = "consistency"
+    ratings = "ratings"
 
 
 def register(app: typer.Typer) -> None:
@@ -54,7 +55,7 @@ def register(app: typer.Typer) -> None:
 
 def sample(
     kind: Annotated[
-        SampleKind, typer.Argument(help="pairs, stratified, interpretability or consistency.")
+        SampleKind, typer.Argument(help="pairs, stratified, interpretability, consistency or ratings.")
     ],
     study: StudyOpt,
     run: RunOpt = "latest",
@@ -70,7 +71,7 @@ def sample(
         str, typer.Option(help="pairs: what coders rate: denotative, connotative, same.")
     ] = "denotative,connotative",
     per_cluster: Annotated[
-        int | None, typer.Option(help="stratified: items per cluster (5); consistency: (10).")
+        int | None, typer.Option(help="stratified, ratings: items per cluster (5); consistency: (10).")
     ] = None,
     leave_out: Annotated[
         int, typer.Option(help="stratified: a cluster of N gives at most N - this many.")
@@ -83,6 +84,13 @@ def sample(
     thumb_size: Annotated[
         int, typer.Option(help="Longest side of the sheet's thumbnails, in pixels.")
     ] = 200,
+    per_coder: Annotated[
+        int, typer.Option(help="ratings: images each coder rates (Casas et al.: 8).")
+    ] = 8,
+    groups: Annotated[
+        str | None,
+        typer.Option(help="ratings: coder groups, e.g. party=Democrat,Republican."),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="File prefix; default STUDY/samples/KIND-RUN-seedSEED.")
     ] = None,
@@ -103,6 +111,8 @@ def sample(
         set_size=set_size,
         text_column=text_column,
         thumb_size=thumb_size,
+        per_coder=per_coder,
+        groups=groups,
     )
     with _user_errors():
         paths = draw_sample(kind.value, study, run, options, seed=seed, out=out, overwrite=force)

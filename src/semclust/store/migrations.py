@@ -156,4 +156,34 @@ MIGRATIONS: list[str] = [
     ALTER TABLE annotation_coders ADD COLUMN removed_at TEXT;
     ALTER TABLE annotation_coders ADD COLUMN former_names TEXT NOT NULL DEFAULT '[]';
     """,
+    # issue 11 (E11): provider batches of `semclust describe --batch`. A row is written the
+    # moment its input file is uploaded (before the batch is created) and gets the batch id
+    # the moment the batch exists, so a killed run resumes polling and never resubmits.
+    """
+    CREATE TABLE describe_batches (
+        local_id INTEGER PRIMARY KEY,
+        base_url TEXT NOT NULL,
+        describer TEXT NOT NULL,
+        model TEXT NOT NULL,
+        prompt_hash TEXT NOT NULL,
+        params_hash TEXT NOT NULL,
+        file_id TEXT NOT NULL,
+        batch_id TEXT UNIQUE,
+        status TEXT NOT NULL,
+        round INTEGER NOT NULL DEFAULT 1,
+        n_requests INTEGER NOT NULL,
+        n_bytes INTEGER NOT NULL,
+        output_file_id TEXT,
+        error_file_id TEXT,
+        collected INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE describe_batch_items (
+        local_id INTEGER NOT NULL REFERENCES describe_batches(local_id) ON DELETE CASCADE,
+        sha256 TEXT NOT NULL,
+        PRIMARY KEY (local_id, sha256)
+    );
+    CREATE INDEX describe_batch_items_sha ON describe_batch_items(sha256);
+    """,
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from html.parser import HTMLParser
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ from PIL import Image
 
 import semclust.report as report
 from semclust.errors import SemclustError
+from semclust.interactive_map import plotly_js_path
 from semclust.keywords_format import KeywordFormatError, parse_keywords, render_keywords
 from semclust.report import ReportError, write_report
 
@@ -128,7 +130,7 @@ def test_sections_show_keywords_sizes_and_order_with_outliers_last(tmp_path):
     # outliers are the largest group, and still come last
     assignments, clusters = make_run(tmp_path, {1: 5, 0: 20, -1: 30, 2: 12})
     html = render(tmp_path, assignments, clusters)
-    assert "67 items &middot; 3 clusters &middot; 30 outliers" in html
+    assert "67 input items: 37 in 3 clusters &middot; 30 outliers &middot; 0 not clustered" in html
     page = Page(html)
     assert [s["cluster"] for s in page.sections] == [0, 2, 1, -1]
     assert [s["size"] for s in page.sections] == [20, 12, 5, 30]
@@ -184,8 +186,10 @@ def test_page_references_no_remote_resources(tmp_path):
     assignments, clusters = make_run(tmp_path, {0: 4, -1: 2}, description="see https://x.org")
     html = render(tmp_path, assignments, clusters, coords=np.zeros((6, 2)), metrics={"n": 1})
     urls = Page(html).urls()
-    assert urls and all(u.startswith(("#", "data:image/")) for u in urls)
+    # in-page anchors, inline images, and files of the run folder linked relatively
+    assert urls and all(urlsplit(u).scheme in ("", "data") and not urlsplit(u).netloc for u in urls)
     assert not any("http://" in u or "https://" in u for u in urls)
+    assert "<script src" not in html  # the map's plotly.js is inlined, never fetched
 
 
 def test_same_seed_same_page_other_seed_other_sample(tmp_path):
@@ -235,7 +239,10 @@ def test_map_and_metrics_only_when_given(tmp_path):
     )
     full = Page(html)
     assert {"map", "metrics"} <= {a.get("id") for _, a in full.start_tags}
-    assert sum(u.startswith("data:image/png;base64,") for u in full.urls()) == 1
+    if plotly_js_path() is None:
+        assert sum(u.startswith("data:image/png;base64,") for u in full.urls()) == 1
+    else:  # the interactive map, its data inline
+        assert 'id="map-data"' in html and "Plotly" in html
     for cell in ("reduce.n_components</td><td>10<", "silhouette</td><td>0.1235<"):
         assert cell in html
 

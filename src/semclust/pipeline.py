@@ -245,6 +245,7 @@ def report_run(run: Run, title: str | None = None, seed: int | None = None):
             cluster=lambda t: t["cluster"].astype(int)),
         run.clusters, title=title or f"semclust run {run.id}", config=run.config, metrics=run.metrics,
         coords=run.coords, seed=run.config.get("seed", 0) if seed is None else seed,
+        not_clustered=run.assignments[run.assignments["cluster"].isna()],
     )
 
 

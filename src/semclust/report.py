@@ -71,6 +71,9 @@ class ClusterSection:
     colour: str
     keywords: list[tuple[str, float]]
     thumbnails: list[Thumbnail]
+    label: str = ""  # a name a person or a namer gave the cluster
+    summary: str = ""
+    gallery: str | None = None  # relative link to the page with every member
 
     @property
     def is_outlier(self) -> bool:
@@ -78,7 +81,9 @@ class ClusterSection:
 
     @property
     def name(self) -> str:
-        return "Outliers" if self.is_outlier else f"Cluster {self.cluster}"
+        if self.is_outlier:
+            return "Outliers"
+        return f"Cluster {self.cluster}: {self.label}" if self.label else f"Cluster {self.cluster}"
 
     @property
     def anchor(self) -> str:
@@ -97,6 +102,8 @@ def write_report(
     samples_per_cluster: int = 12,
     seed: int = 0,
     max_thumb_side: int = 160,
+    not_clustered: pd.DataFrame | None = None,
+    galleries: bool = True,
 ) -> Path:
     """Write the run's report as one self-contained HTML file and return its path.
 
@@ -122,6 +129,13 @@ def write_report(
         Seeds the per-cluster sample, so the same run gives the same page.
     max_thumb_side : int
         Longest side of a thumbnail in pixels.
+    not_clustered : DataFrame, optional
+        Items the run could not cluster (``id``, ``note`` with the reason): counted in the
+        header and listed in their own section.
+    galleries : bool
+        Also write ``galleries/cluster-N.html`` beside the report, one page per cluster
+        with every member (images linked, not inlined), and link each section to it.
+        ``clusters`` may carry ``name`` and ``summary`` columns; they head the sections.
 
     Raises
     ------
@@ -153,17 +167,118 @@ def write_report(
     }
     thumbs = _thumbnails(assignments, picks, exemplar, max_thumb_side)
     share = {c: sizes[c] / len(labels) if len(labels) else 0.0 for c in order}
-    context["sections"] = [
-        ClusterSection(c, sizes[c], share[c], colours[c], keywords.get(c, []), thumbs[c])
-        for c in order
-    ]
-    context["map_url"] = None if xy is None else _map_data_url(xy, groups, colours)
-    html = template_environment().get_template("report.html.j2").render(**context)
+    names = _names_by_cluster(clusters)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
+    links = _write_galleries(out.parent, assignments, groups, names, order) if galleries else {}
+    context["sections"] = [
+        ClusterSection(c, sizes[c], share[c], colours[c], keywords.get(c, []), thumbs[c],
+                       names.get(c, ("", ""))[0], names.get(c, ("", ""))[1], links.get(c))
+        for c in order
+    ]
+    context.update(_failures_context(not_clustered, len(labels)))
+    context["outputs"] = _output_links(out)
+    context["map_url"], context["map_payload"], context["map_note"] = None, None, ""
+    if xy is not None:
+        context.update(_map_context(xy, labels, assignments, context["sections"], groups, colours))
+    html = template_environment().get_template("report.html.j2").render(**context)
     out.write_text(html, encoding="utf-8")
     log.info("wrote report %s (%.1f kB, %d clusters)", out, len(html) / 1000, len(order))
     return out
+
+
+#: Past this many points the report shows the static map: the interactive one inlines
+#: plotly.js (4.8 MB) plus about 40 bytes per point, and the page is meant for e-mail.
+INTERACTIVE_MAP_LIMIT = 20_000
+#: The report lists this many not-clustered items (the rest are in assignments.csv).
+FAILURES_LISTED = 1000
+_OUTPUT_FILES = ("assignments.csv", "assignments.parquet", "clusters.csv", "config.json", "metrics.json",
+                 "coords.npy", "reduced.npy")
+
+
+def _names_by_cluster(clusters: pd.DataFrame) -> dict[int, tuple[str, str]]:
+    """``{cluster: (name, summary)}`` from optional ``name``/``summary`` columns."""
+    if "name" not in clusters.columns:
+        return {}
+    ids = _integer_column(clusters, "cluster", "clusters", OUTLIER).tolist()
+    summaries = clusters["summary"] if "summary" in clusters.columns else [""] * len(clusters)
+    return {c: (_text(n), _text(m)) for c, n, m in zip(ids, clusters["name"], summaries, strict=True)}
+
+
+def _failures_context(not_clustered: pd.DataFrame | None, n_clustered: int) -> dict:
+    if not_clustered is None or not len(not_clustered):
+        return {"n_input": n_clustered, "failures": [], "failure_kinds": {}, "n_failures": 0}
+    notes = not_clustered["note"].map(_text) if "note" in not_clustered.columns else pd.Series("", index=not_clustered.index)
+    kinds = notes.map(lambda n: (n.split(":", 1)[0] or "no reason given")[:40])
+    rows = [(_text(i), k, n) for i, k, n in zip(not_clustered["id"], kinds, notes, strict=True)]
+    return {"n_input": n_clustered + len(rows), "failures": rows[:FAILURES_LISTED],
+            "failure_kinds": kinds.value_counts().to_dict(), "n_failures": len(rows)}
+
+
+def _output_links(out: Path) -> list[tuple[str, str]]:
+    """Every output file of the run folder, linked relative to the report."""
+    found = [(name, name) for name in _OUTPUT_FILES if (out.parent / name).exists()]
+    if (out.parent / "galleries").is_dir():
+        found.append(("galleries/ (one page per cluster)", "galleries/index.html"))
+    return found
+
+
+def _write_galleries(folder: Path, assignments: pd.DataFrame, groups: dict, names: dict, order: list[int]) -> dict[int, str]:
+    """One page per cluster with every member, nearest the centroid first; images are linked."""
+    target = folder / "galleries"
+    target.mkdir(parents=True, exist_ok=True)
+    template = template_environment().get_template("report_gallery.html.j2")
+    distance = (pd.to_numeric(assignments["centroid_distance"], errors="coerce").to_numpy()
+                if "centroid_distance" in assignments.columns else np.zeros(len(assignments)))
+    exemplar = _exemplar_mask(assignments)
+    descriptions = _optional_column(assignments, "description")
+    links, pages = {}, []
+    for cluster in order:
+        rows = groups.get(cluster, np.empty(0, int))
+        rows = rows[np.argsort(np.nan_to_num(distance[rows], nan=np.inf), kind="stable")]
+        title = "Outliers" if cluster == OUTLIER else (
+            f"Cluster {cluster}: {names[cluster][0]}" if names.get(cluster, ("", ""))[0] else f"Cluster {cluster}")
+        items = [(_text(assignments["id"].iloc[r]), _relative_src(assignments["image"].iloc[r], target),
+                  _hover(descriptions[r], None), bool(exemplar[r])) for r in rows]
+        name = "outliers.html" if cluster == OUTLIER else f"cluster-{cluster}.html"
+        (target / name).write_text(template.render(title=title, items=items, summary=names.get(cluster, ("", ""))[1]),
+                                   encoding="utf-8")
+        links[cluster] = f"galleries/{name}"
+        pages.append((title, name, len(rows)))
+    (target / "index.html").write_text(template_environment().get_template("report_gallery.html.j2").render(
+        title="Galleries", items=[], summary="", pages=pages), encoding="utf-8")
+    return links
+
+
+def _relative_src(path, folder: Path) -> str | None:
+    """The image's path relative to the gallery page, as a URL path (None without a path)."""
+    from urllib.parse import quote
+
+    if not isinstance(path, str | os.PathLike) or not str(path).strip():
+        return None
+    try:
+        relative = os.path.relpath(Path(path).resolve(), folder.resolve())
+    except ValueError:  # another drive on Windows
+        return Path(path).resolve().as_uri()
+    return quote(Path(relative).as_posix())
+
+
+def _map_context(xy: np.ndarray, labels: np.ndarray, assignments: pd.DataFrame, sections, groups, colours) -> dict:
+    """The interactive map (plotly.js inlined) up to :data:`INTERACTIVE_MAP_LIMIT` points, else the PNG."""
+    from .interactive_map import map_js, map_payload, plotly_js_path, script_json
+
+    script = plotly_js_path()
+    if script is not None and "</script" in script.read_text(encoding="utf-8").lower():
+        script = None  # could not be inlined safely
+    if len(xy) <= INTERACTIVE_MAP_LIMIT and script is not None:
+        payload = map_payload(xy, labels, assignments["id"].astype(str).tolist(),
+                              [(s.cluster, s.name, s.colour) for s in sections])
+        return {"map_payload": script_json(payload), "plotly_js": script.read_text(encoding="utf-8"),
+                "map_js": map_js(), "map_note": ""}
+    note = (f"The static map: {len(xy):,} points are more than the interactive map's limit of "
+            f"{INTERACTIVE_MAP_LIMIT:,} in this page (semclust explore shows every point interactively)."
+            if script is not None else "The static map: install plotly (pip install 'semclust[explore]') for an interactive one.")
+    return {"map_url": _map_data_url(xy, groups, colours), "map_note": note}
 
 
 @functools.cache

@@ -136,7 +136,7 @@ def cluster_run(study: StudyData, config: RunConfig, *, reducer=None, clusterer=
         reasons = pd.Series("not embedded on this route", index=study.items()["id"], dtype="string")
     assignments = build_assignments(study.items(), ids, labels, probabilities, descriptions, reasons,
                                     distance, exemplar, fitted)
-    config_dict = config.to_dict()
+    config_dict = config.to_dict() | used_description(config, source)
     config_dict["source"] = source.__dict__ if source else None
     if reducer is not None or clusterer is not None:
         config_dict["custom_estimators"] = repr((reducer, clusterer))
@@ -173,6 +173,32 @@ def _fit(X: np.ndarray, config: RunConfig, reducer=None, clusterer=None):
         log.info("more than %d items: fitted on a sample of %d (set fit_sample=0 to fit on everything)",
                  AUTO_FIT_ABOVE, fit.metrics["n_fitted"])
     return fit
+
+
+def used_description(config: RunConfig, source) -> dict:
+    """The describer and prompt the run's descriptions really came from, for config.json.
+
+    A config that names another describer or prompt is an error rather than a record of
+    something that did not happen.
+    """
+    from .config import ConfigError
+    from .describe.prompts import PRESETS, resolve_prompt
+
+    if source is None:
+        return {"describer": "none", "prompt": None}
+    spec = source.describer if source.column is not None else f"{source.describer}:{source.model}"
+    if config.describer not in (None, "none", spec, source.describer):
+        raise ConfigError(
+            f"the study's descriptions come from {spec!r}, but the config asks for {config.describer!r}; "
+            f"describe with it first (study.describe({config.describer!r}) or `semclust describe`), "
+            "or leave describer unset to use the study's current descriptions")
+    if source.column is not None:
+        return {"describer": spec, "prompt": None}
+    if config.prompt is not None and config.describer != "none" and resolve_prompt(config.prompt) != source.prompt:
+        raise ConfigError(f"the study's descriptions were made with another prompt than {config.prompt!r}; "
+                          "describe with it first, or leave prompt unset")
+    names = [name for name, text in PRESETS.items() if text == source.prompt]
+    return {"describer": spec, "prompt": names[0] if names else source.prompt}
 
 
 def _description_source(study: StudyData):

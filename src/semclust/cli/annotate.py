@@ -282,11 +282,24 @@ def export(
     force: Annotated[bool, typer.Option(help="Overwrite --out.")] = False,
 ) -> None:
     """Write the answers as `semclust evaluate` reads them (--codes, --interpretability, ...)."""
+    import json
+
     from ..annotate import AnnotationStore, export_answers, write_table
+    from ..annotate.export import ratings_sidecar
 
     with _user_errors(), AnnotationStore(study) as store:
         table = export_answers(store, task, clusters=clusters)
         write_table(table, out, overwrite=force)
+        if store.task(task).kind == "ratings":  # the scales travel with the ratings
+            Path(out).with_suffix(".json").write_text(
+                json.dumps(ratings_sidecar(store, task), indent=2), encoding="utf-8"
+            )
+            console.print(
+                f"wrote {len(table)} ratings to {out}; score them with `semclust evaluate "
+                f"--ratings {out}`",
+                highlight=False,
+            )
+            return
         console.print(f"wrote {len(table)} answered units to {out}", highlight=False)
         graded = table.filter(regex=r"^(denotative|connotative)_")
         if graded.size and graded.min().min() >= 1:

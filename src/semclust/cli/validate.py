@@ -176,6 +176,20 @@ def evaluate(
     folds: Annotated[
         int, typer.Option(help="Cross-validation folds for pair precision/recall.")
     ] = 5,
+    ratings: Annotated[
+        Path | None,
+        typer.Option(help="A rating study's export (`semclust annotate export`): figures and tables."),
+    ] = None,
+    weighting: Annotated[
+        str,
+        typer.Option(
+            help="ratings: average clusters with equal weight (the stratified design), by "
+            "cluster size, or both."
+        ),
+    ] = "equal",
+    bootstrap: Annotated[
+        int, typer.Option(help="ratings: bootstrap replicates over clusters for the intervals.")
+    ] = 2000,
     seed: SeedOpt = 0,
 ) -> None:
     """Score a run against everything available: coded pairs, labels, tests, internal indices."""
@@ -201,8 +215,39 @@ def evaluate(
     with _user_errors():
         loaded = Run.load(study, run)
         result = evaluate_run(loaded, options)
-        print_headline(result.headline, f"evaluation of run {loaded.id}")
+        evaluation, shown = result.evaluation, list(result.sections)
+        if ratings is not None:
+            evaluation = _rating_study(loaded, ratings, weighting, bootstrap, seed)
+            shown.append("ratings")
+        print_in_words(evaluation, shown, f"evaluation of run {loaded.id}", result.path)
         console.print(f"details: {result.path}; report: {loaded.folder / 'report.html'}")
+
+
+def _rating_study(loaded, path: Path, weighting: str, bootstrap: int, seed: int) -> dict:
+    """The ratings section (Casas et al. Figures 9 and 10) saved into the run's evaluation."""
+    from ..evaluate.persist import save_sections
+    from ..evaluate.rating_study import ratings_section
+    from ..evaluate.ratings import WEIGHTINGS, RatingsOptions
+
+    weightings = WEIGHTINGS if weighting == "both" else (weighting,)
+    options = RatingsOptions(n_boot=bootstrap, seed=seed, weightings=weightings)
+    return save_sections(loaded, {"ratings": ratings_section(loaded, path, options)})
+
+
+def print_in_words(evaluation: dict, sections: list[str], title: str, path: Path) -> None:
+    """The sections computed now, in words; the whole evaluation in words beside its JSON."""
+    from rich.table import Table
+
+    from ..evaluate.words import as_text, in_words
+
+    table = Table(title=title, show_lines=False)
+    table.add_column("measure", overflow="fold")
+    table.add_column("value", overflow="fold")
+    table.add_column("note", overflow="fold", style="dim")
+    for line in in_words({name: evaluation[name] for name in sections if name in evaluation}):
+        table.add_row(line.measure, line.value, line.note)
+    console.print(table)
+    path.with_suffix(".txt").write_text(as_text(in_words(evaluation)), encoding="utf-8")
 
 
 def print_headline(rows: dict, title: str) -> None:

@@ -138,11 +138,23 @@ class HTTPDescriber:
 
     async def _post_json(self, path: str, payload: dict[str, Any]) -> Any:
         """POST ``payload`` and return the decoded JSON, or raise the matching describe error."""
+        return self._json(await self.request("POST", path, json=payload))
+
+    def _json(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            excerpt = self._redact(response.text[:200])
+            raise MalformedResponseError(f"response is not JSON: {excerpt!r}") from None
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send one request (httpx keyword arguments) and return the response, or raise the
+        matching describe error (retryable, failed, authentication)."""
         if self._client is None:
             raise RuntimeError(f"{self!r} is not open: await describer.open(concurrency) first")
         url = f"{self.base_url}{path}"
         try:
-            response = await self._client.post(url, json=payload)
+            response = await self._client.request(method, url, **kwargs)
         except httpx.TimeoutException as exc:
             raise RetryableError(f"timed out talking to {url}: {type(exc).__name__}") from None
         except httpx.TransportError as exc:
@@ -153,11 +165,7 @@ class HTTPDescriber:
             message = self._redact(_api_error_message(response))
             status = response.status_code
             raise error_for_status(status, message, response.headers, self._hint(status)) from None
-        try:
-            return response.json()
-        except ValueError:
-            excerpt = self._redact(response.text[:200])
-            raise MalformedResponseError(f"response is not JSON: {excerpt!r}") from None
+        return response
 
 
 def check_temperature(name: str, value: float | None) -> float | None:

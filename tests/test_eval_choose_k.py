@@ -7,6 +7,7 @@ import pytest
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 
+from figure_capture import capture_figures, line_data
 from semclust.errors import SemclustError
 from semclust.evaluate.marginal_gain import choose_k, marginal_gain, pick_k, s_dbw_by_k
 from semclust.evaluate.plots import plot_marginal_gain
@@ -14,29 +15,43 @@ from semclust.evaluate.sdbw import s_dbw
 
 # K:      2     4     6     9      12
 # S_Dbw:  1.0   0.7   0.6   0.57   0.565
-# gain:   -     0.15  0.05  0.01   0.001667   (|dS| / dK, uneven steps)
+# gain:   0.15  0.05  0.01  0.0017  -    (|dS| / dK to the next K, uneven steps)
 HAND_MADE = {12: 0.565, 2: 1.0, 6: 0.6, 4: 0.7, 9: 0.57}
 
 
 def test_marginal_gain_on_hand_made_sequence():
     table = marginal_gain(HAND_MADE)
     assert list(table["k"]) == [2, 4, 6, 9, 12]
-    assert np.isnan(table["gain"].iloc[0])
-    np.testing.assert_allclose(table["gain"].iloc[1:], [0.15, 0.05, 0.01, 0.005 / 3])
+    assert np.isnan(table["gain"].iloc[-1])
+    np.testing.assert_allclose(table["gain"].iloc[:-1], [0.15, 0.05, 0.01, 0.005 / 3])
 
 
-def test_pick_k_takes_first_gain_strictly_below_threshold():
+def test_pick_k_stops_where_going_on_gains_less_than_the_threshold():
     table = marginal_gain(HAND_MADE)
-    assert pick_k(table, 0.01 + 1e-9) == 9
-    assert pick_k(table, 0.01 - 1e-9) == 12
-    assert pick_k(table, 0.1) == 6
+    assert pick_k(table, 0.01 + 1e-9) == 6
+    assert pick_k(table, 0.01 - 1e-9) == 9
+    assert pick_k(table, 0.1) == 4
     assert pick_k(table, 1e-6) is None
 
 
 def test_gain_uses_absolute_change():
     table = marginal_gain({2: 0.5, 3: 0.8, 4: 0.795})
-    np.testing.assert_allclose(table["gain"].iloc[1:], [0.3, 0.005])
-    assert pick_k(table) == 4
+    np.testing.assert_allclose(table["gain"].iloc[:-1], [0.3, 0.005])
+    assert pick_k(table) == 3
+
+
+def _known_k(true_k: int, dim: int, seed: int) -> np.ndarray:
+    return make_blobs(300, n_features=dim, centers=true_k, center_box=(-20, 20),
+                      random_state=seed)[0]  # fmt: skip
+
+
+def test_the_rule_finds_the_number_of_blobs_at_any_scale():
+    X = _known_k(5, 10, 2)
+    for scale in (1.0, 0.05):  # the paper's absolute 0.01 needs a scale-invariant S_Dbw
+        assert choose_k(scale * X, range(2, 10)).k == 5, scale
+    assert choose_k(_known_k(6, 8, 3), range(2, 10)).k == 6
+    # the package's variant is not scale-invariant: shrinking the data moves its K
+    assert choose_k(0.05 * X, range(2, 10), s_dbw_kwargs={"variant": "s-dbw"}).k != 5
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +119,15 @@ def test_nan_in_x_is_named(blobs):
         choose_k(X, [2, 3])
 
 
-def test_plot_writes_png(tmp_path):
-    path = plot_marginal_gain(marginal_gain(HAND_MADE), tmp_path / "sub" / "gain.png", chosen_k=9)
+def test_plot_draws_the_table_threshold_and_choice(tmp_path, monkeypatch):
+    figures = capture_figures(monkeypatch)
+    table = marginal_gain(HAND_MADE)
+    path = plot_marginal_gain(table, tmp_path / "sub" / "gain.png", chosen_k=6)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert path.stat().st_size > 1000
+    top, bottom = figures[0].axes
+    (k, s), chosen_top = line_data(top)
+    np.testing.assert_array_equal(k, table["k"])
+    np.testing.assert_allclose(s, table["s_dbw"])
+    (k, gain), threshold, chosen = line_data(bottom)
+    np.testing.assert_allclose(gain, table["gain"])
+    assert set(threshold[1]) == {0.01} and set(chosen[0]) == set(chosen_top[0]) == {6}

@@ -79,3 +79,13 @@ def test_bad_input(truth, pred, message):
 def test_bad_average_method():
     with pytest.raises(EvaluationInputError, match="average_method must be one of"):
         external_scores([0, 1], [0, 1], average_method="median")
+
+
+def test_default_is_the_papers_max_normalised_ami():
+    scores = external_scores(TRUE, PRED)
+    expected = metrics.adjusted_mutual_info_score(TRUE, PRED, average_method="max")
+    assert scores.with_outliers.ami == pytest.approx(expected)
+    assert scores.with_outliers.ami != pytest.approx(
+        metrics.adjusted_mutual_info_score(TRUE, PRED), abs=1e-4
+    )
+    assert scores.to_dict()["ami_form"] == "max"

@@ -10,6 +10,7 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silho
 
 from semclust.errors import SemclustError
 from semclust.evaluate.internal import INDEX_NAMES, internal_indices
+from semclust.evaluate.sdbw import s_dbw
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def blobs():
 def test_indices_equal_sklearn_on_non_outliers(blobs):
     X, y = blobs
     keep = y != -1
-    result = internal_indices(X, y, sample_size=None)
+    result = internal_indices(X, y, sample_size=None, s_dbw_kwargs={"variant": "s-dbw"})
     assert result["n_points"] == keep.sum()
     assert result["n_outliers"] == (~keep).sum()
     assert result["n_clusters"] == 4
@@ -33,6 +34,10 @@ def test_indices_equal_sklearn_on_non_outliers(blobs):
     reference = S_Dbw(X, y, method="Halkidi", alg_noise="filter", centr="mean", nearest_centr=True)
     assert result["s_dbw"] == pytest.approx(reference, abs=1e-9)
     assert result["reasons"] == {}
+    # by default S_Dbw is appendix A.2's reading, which does not change when X is rescaled
+    default = internal_indices(X, y, sample_size=None)["s_dbw"]
+    assert default == pytest.approx(s_dbw(X, y, variant="halkidi"), abs=1e-12)
+    assert internal_indices(50 * X, y, sample_size=None)["s_dbw"] == pytest.approx(default)
 
 
 def test_silhouette_sample_is_sklearns_sample(blobs):

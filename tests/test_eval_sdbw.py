@@ -31,13 +31,14 @@ def _package(X, y, nearest):
 )
 def test_nearest_centre_matches_package(n, dim, k, seed):
     X, y = _blobs(n, dim, k, seed)
-    assert s_dbw(X, y) == pytest.approx(_package(X, y, nearest=True), abs=1e-9)
+    assert s_dbw(X, y, variant="s-dbw") == pytest.approx(_package(X, y, nearest=True), abs=1e-9)
 
 
 @pytest.mark.parametrize(("n", "k", "seed"), [(400, 3, 5), (500, 4, 6), (300, 2, 7)])
 def test_mean_centre_matches_package_in_low_dimension(n, k, seed):
     X, y = _blobs(n, 2, k, seed)
-    assert s_dbw(X, y, center="mean") == pytest.approx(_package(X, y, nearest=False), abs=1e-9)
+    package = _package(X, y, nearest=False)
+    assert s_dbw(X, y, variant="s-dbw", center="mean") == pytest.approx(package, abs=1e-9)
 
 
 def test_hand_worked_two_clusters():
@@ -49,9 +50,10 @@ def test_hand_worked_two_clusters():
     #   again 1 point at each centre (also counting the other cluster), 2 at 2.5.
     X = np.arange(6.0)[:, None]
     y = [0, 0, 0, 1, 1, 1]
-    assert s_dbw(X, y) == pytest.approx(2 + math.sqrt(8 / 35), abs=1e-12)
-    assert s_dbw(X, y, center="mean") == pytest.approx(2 + math.sqrt(8 / 35), abs=1e-12)
+    assert s_dbw(X, y, variant="s-dbw") == pytest.approx(2 + math.sqrt(8 / 35), abs=1e-12)
+    assert s_dbw(X, y, variant="s-dbw", center="mean") == pytest.approx(2 + math.sqrt(8 / 35))
     assert s_dbw(X, y, variant="halkidi") == pytest.approx(2 + 8 / 35, abs=1e-12)
+    assert s_dbw(X, y) == pytest.approx(2 + 8 / 35, abs=1e-12)  # the paper's A.2 is the default
     assert _package(X, np.array(y), nearest=False) == pytest.approx(2 + math.sqrt(8 / 35))
 
 
@@ -97,10 +99,13 @@ def test_halkidi_variant_matches_appendix_transcription(dim, seed, center):
     assert s_dbw(X, y, variant="halkidi", center=center) == pytest.approx(expected, abs=1e-12)
 
 
-def test_halkidi_variant_is_scale_invariant_and_package_variant_is_not():
+def test_default_variant_is_scale_invariant_and_package_variant_is_not():
     X, y = _blobs(500, 2, 8, 1)
-    assert s_dbw(100 * X, y, variant="halkidi") == pytest.approx(s_dbw(X, y, variant="halkidi"))
-    assert s_dbw(100 * X, y) != pytest.approx(s_dbw(X, y), abs=1e-3)
+    for scale in (0.01, 100.0):
+        assert s_dbw(scale * X, y) == pytest.approx(s_dbw(X, y), rel=1e-9)
+        assert s_dbw(scale * X, y, variant="halkidi") == pytest.approx(s_dbw(X, y), rel=1e-9)
+        package = s_dbw(scale * X, y, variant="s-dbw")
+        assert package != pytest.approx(s_dbw(X, y, variant="s-dbw"), abs=1e-3)
 
 
 def test_outliers_and_label_names_do_not_matter():
@@ -130,9 +135,10 @@ def test_count_within_matches_brute_force_including_points_on_the_radius():
 
 def test_blocked_computation_gives_the_same_value(monkeypatch):
     X, y = _blobs(500, 4, 5, 10)
-    whole = s_dbw(X, y)
+    whole = {v: s_dbw(X, y, variant=v) for v in ("halkidi", "s-dbw")}
     monkeypatch.setattr(sdbw, "_BLOCK_ENTRIES", 7)
-    assert s_dbw(X, y) == pytest.approx(whole, abs=1e-15)
+    for variant, value in whole.items():
+        assert s_dbw(X, y, variant=variant) == pytest.approx(value, abs=1e-15)
 
 
 @pytest.mark.parametrize(

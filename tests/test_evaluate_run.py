@@ -86,7 +86,7 @@ def test_evaluate_run_gives_the_cli_numbers(study):
     assert result.headline == headline(result.evaluation)
     clustered = run.clustered()
     labels = clustered["cluster"].astype(int)
-    ami = adjusted_mutual_info_score(clustered["topic"], labels)
+    ami = adjusted_mutual_info_score(clustered["topic"], labels, average_method="max")
     assert result.headline["external.topic.ami"] == pytest.approx(ami)
     assert result.headline["internal.silhouette"] == pytest.approx(
         silhouette_score(run.reduced, labels)
@@ -101,7 +101,7 @@ def test_compare_choose_k_and_stability_give_the_cli_numbers(study):
     expected = cli_section(folder, run, "compare", "compare", "--run-b", other.id)
     compared = compare_runs(loaded, Run.load(folder, other.id))
     assert untimed(compared.evaluation["compare"]) == expected
-    ami = adjusted_mutual_info_score(run.assignments["cluster"], other.assignments["cluster"])
+    ami = adjusted_mutual_info_score(run.assignments["cluster"], other.assignments["cluster"], average_method="max")
     assert compared.sections["compare"].data["runs"][other.id]["ami"] == pytest.approx(ami)
 
     expected = cli_section(folder, run, "choose_k", "choose-k", "--k", "2:4")

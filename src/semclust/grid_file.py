@@ -64,7 +64,7 @@ class Setting:
         if describer:
             route["describer"] = describer
         return RunConfig(
-            reducer=self.reducer, clusterer=self.clusterer, seed=self.seed, **route, **options
+            reducer=self.reducer, clusterer=self.clusterer, seed=int(self.seed), **route, **options
         )
 
 

@@ -30,6 +30,30 @@ SeedOpt = Annotated[
 ]
 
 
+class AmiForm(enum.StrEnum):
+    """AMI normaliser: max{H(T), H(I)} as Zhang & Leung A.1, or the mean (scikit-learn's default)."""
+
+    max = "max"
+    arithmetic = "arithmetic"
+
+
+class SdbwVariant(enum.StrEnum):
+    """S_Dbw reading: appendix A.2 (scale-invariant) or what the s-dbw package computes."""
+
+    halkidi = "halkidi"
+    s_dbw = "s-dbw"
+
+
+AmiFormOpt = Annotated[
+    AmiForm,
+    typer.Option(help="AMI normaliser: max (Zhang & Leung A.1) or arithmetic (scikit-learn's default)."),
+]
+SdbwOpt = Annotated[
+    SdbwVariant,
+    typer.Option(help="S_Dbw: halkidi (appendix A.2, scale-invariant) or s-dbw (the package's)."),
+]
+
+
 class SampleKind(enum.StrEnum):
     """The kinds of sample `semclust sample` draws."""
 
@@ -190,6 +214,8 @@ def evaluate(
     bootstrap: Annotated[
         int, typer.Option(help="ratings: bootstrap replicates over clusters for the intervals.")
     ] = 2000,
+    ami_form: AmiFormOpt = AmiForm.max,
+    sdbw_variant: SdbwOpt = SdbwVariant.halkidi,
     seed: SeedOpt = 0,
 ) -> None:
     """Score a run against everything available: coded pairs, labels, tests, internal indices."""
@@ -211,6 +237,8 @@ def evaluate(
         pair_threshold=pair_threshold,
         folds=folds,
         seed=seed,
+        ami_form=ami_form.value,
+        sdbw_variant=sdbw_variant.value,
     )
     with _user_errors():
         loaded = Run.load(study, run)
@@ -276,22 +304,30 @@ def compare(
     run: RunOpt = "latest",
     run_b: Annotated[str, typer.Option("--run-b", help="The run to compare with.")] = "latest",
     drop_outliers: Annotated[
-        bool, typer.Option(help="Leave out items that are outliers in either run.")
+        bool,
+        typer.Option(help="Heatmap and headline AMI without items that are outliers in either run."),
     ] = False,
+    ami_form: AmiFormOpt = AmiForm.max,
 ) -> None:
     """AMI between two runs of the same items, and their co-occurrence heatmap (Hungarian order)."""
     from ..evaluate import compare_runs
+    from ..evaluate.ami import form_name
     from ..evaluate.persist import EVALUATION_FOLDER
     from ..runs import Run
 
     with _user_errors():
         first, second = Run.load(study, run), Run.load(study, run_b)
-        saved = compare_runs(first, second, drop_outliers=drop_outliers)
+        saved = compare_runs(
+            first, second, drop_outliers=drop_outliers, ami_form=ami_form.value
+        )
         result = saved.sections["compare"].data["runs"][second.id]
         console.print(
-            f"AMI {first.id} vs {second.id}: {result['ami']:.3f} on {result['n_items']} items "
-            f"({result['only_first']} only in the first, {result['only_second']} only in the "
-            "second); "
+            f"AMI {first.id} vs {second.id} ({form_name(ami_form.value)}): "
+            f"{_shown(result['ami_with_outliers'])} with outliers as one more label, "
+            f"{_shown(result['ami_without_outliers'])} without the "
+            f"{result['n_outlier_items']} items that are an outlier in either run; "
+            f"{result['n_items']} items in both ({result['only_first']} only in the first, "
+            f"{result['only_second']} only in the second); "
             f"heatmap: {first.folder / EVALUATION_FOLDER / result['heatmap']}",
             highlight=False,
         )
@@ -307,6 +343,7 @@ def stability(
     jaccard: Annotated[
         float, typer.Option(help="Best-match Jaccard for a cluster to persist in another seed.")
     ] = 0.5,
+    ami_form: AmiFormOpt = AmiForm.max,
     seed: SeedOpt = 0,
 ) -> None:
     """Recluster the current descriptions with several seeds: pairwise AMI, persisting clusters."""
@@ -323,6 +360,7 @@ def stability(
             reducer=reducer,
             clusterer=clusterer,
             jaccard=jaccard,
+            ami_form=ami_form.value,
         )
         rows = {k: v for k, v in result.headline.items() if k.startswith("stability.")}
         rows["stability.n_clusters_by_seed"] = ", ".join(
@@ -340,6 +378,7 @@ def choose_k(
     threshold: Annotated[
         float, typer.Option(help="Stop at the first K whose marginal gain of S_Dbw is below this.")
     ] = 0.01,
+    sdbw_variant: SdbwOpt = SdbwVariant.halkidi,
     seed: SeedOpt = 0,
 ) -> None:
     """Pick K by the marginal gain of S_Dbw (k-means over the run's reduced space)."""
@@ -348,7 +387,9 @@ def choose_k(
 
     with _user_errors():
         loaded = Run.load(study, run)
-        result = choose_k_for_run(loaded, parse_grid(k), threshold=threshold, seed=seed)
+        result = choose_k_for_run(
+            loaded, parse_grid(k), threshold=threshold, seed=seed, sdbw_variant=sdbw_variant.value
+        )
         print_choose_k(result.sections["choose_k"].data)
 
 
@@ -368,7 +409,9 @@ def parse_grid(text: str) -> list[int]:
 def print_choose_k(data: dict) -> None:
     from rich.table import Table
 
-    table = Table(title=f"S_Dbw by K (marginal-gain threshold {data['threshold']:g})")
+    variant = data.get("s_dbw_variant", "s-dbw")
+    title = f"S_Dbw ({variant}) by K (marginal-gain threshold {data['threshold']:g})"
+    table = Table(title=title)
     for column in ("K", "S_Dbw", "gain"):
         table.add_column(column, justify="right")
     for row in data["table"].itertuples():

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import SemclustError
+from .ami import PAPER_FORM
 from .compare import ami, cooccurrence
 from .marginal_gain import choose_k as marginal_gain_rule
 from .persist import Section, load_evaluation
+from .sdbw import OUTLIER, PAPER_VARIANT
 from .seed_stability import stability as seed_stability
 
 if TYPE_CHECKING:
@@ -26,11 +28,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def compare_section(first: Run, second: Run, drop_outliers: bool) -> Section:
+def compare_section(
+    first: Run, second: Run, drop_outliers: bool, ami_form: str = PAPER_FORM
+) -> Section:
     """AMI and co-occurrence of the items both runs clustered: ``first``'s ``compare`` section.
 
     The section keeps ``first``'s earlier comparisons with other runs; this one is
-    ``data["runs"][second.id]``.
+    ``data["runs"][second.id]``. ``ami`` follows ``drop_outliers``; both readings are
+    kept beside it: ``ami_with_outliers`` (-1 as one more label) and
+    ``ami_without_outliers`` (items that are an outlier in either run left out, their
+    number in ``n_outlier_items``).
     """
     from .answer_files import cluster_labels
     from .plots import plot_cooccurrence
@@ -42,8 +49,15 @@ def compare_section(first: Run, second: Run, drop_outliers: bool) -> Section:
     a, b = all_a.reindex(common), all_b.reindex(common)
     table = cooccurrence(a, b, drop_outliers=drop_outliers, names=(first.id, second.id))
     heatmap = f"compare_{second.id}.png"
+    with_outliers = ami(a, b, form=ami_form)
+    outlier_items = int(((a == OUTLIER) | (b == OUTLIER)).sum())
+    without = None if outlier_items == len(a) else ami(a, b, drop_outliers=True, form=ami_form)
     result = {
-        "ami": ami(a, b, drop_outliers=drop_outliers),
+        "ami": without if drop_outliers else with_outliers,
+        "ami_form": ami_form,
+        "ami_with_outliers": with_outliers,
+        "ami_without_outliers": without,
+        "n_outlier_items": outlier_items,
         "drop_outliers": drop_outliers,
         "n_items": len(common),
         "only_first": len(all_a) - len(common),
@@ -56,7 +70,12 @@ def compare_section(first: Run, second: Run, drop_outliers: bool) -> Section:
 
 
 def stability_section(
-    run: Run, study: Path, seeds: list[int], overrides: dict, jaccard: float
+    run: Run,
+    study: Path,
+    seeds: list[int],
+    overrides: dict,
+    jaccard: float,
+    ami_form: str = PAPER_FORM,
 ) -> Section:
     """Recluster the study's current embedded descriptions once per seed.
 
@@ -76,12 +95,13 @@ def stability_section(
     def fit_predict(seed: int):
         return reduce_and_cluster(X, dataclasses.replace(config, seed=seed))[0]
 
-    report = seed_stability(fit_predict, seeds, jaccard_threshold=jaccard)
+    report = seed_stability(fit_predict, seeds, jaccard_threshold=jaccard, ami_form=ami_form)
     data = {
         "embedder": config.embedder,
         "reducer": config.reducer,
         "clusterer": config.clusterer,
         "seeds": report.seeds,
+        "ami_form": ami_form,
         "ami_mean": report.ami_mean,
         "ami_min": report.ami_min,
         "ami_max": report.ami_max,
@@ -97,14 +117,28 @@ def stability_section(
     )
 
 
-def choose_k_section(run: Run, grid: list[int], threshold: float, seed: int) -> Section:
+def choose_k_section(
+    run: Run, grid: list[int], threshold: float, seed: int, sdbw_variant: str = PAPER_VARIANT
+) -> Section:
     """S_Dbw of k-means at each K of ``grid`` on the run's reduced space, and the K chosen."""
     from .plots import plot_marginal_gain
 
     if run.reduced is None:
         raise SemclustError(f"run {run.id} has no reduced.npy to cluster at each K")
-    choice = marginal_gain_rule(run.reduced, grid, threshold=threshold, random_state=seed)
-    data = {"grid": grid, "threshold": threshold, "k": choice.k, "table": choice.table}
+    choice = marginal_gain_rule(
+        run.reduced,
+        grid,
+        threshold=threshold,
+        random_state=seed,
+        s_dbw_kwargs={"variant": sdbw_variant},
+    )
+    data = {
+        "grid": grid,
+        "threshold": threshold,
+        "s_dbw_variant": sdbw_variant,
+        "k": choice.k,
+        "table": choice.table,
+    }
     draw = {
         "choose_k.png": lambda path: plot_marginal_gain(
             choice.table, path, threshold=threshold, chosen_k=choice.k

@@ -9,7 +9,8 @@ are permuted with the Hungarian algorithm so that matching clusters sit on the d
 A labeling is a Series ``id -> cluster`` or an assignments DataFrame with ``id`` and
 ``cluster`` columns. The two are aligned by id, never by row position, and must cover the
 same ids. Outliers (-1) count as one more label unless ``drop_outliers`` is set, which
-drops every item that is an outlier in either run.
+drops every item that is an outlier in either run. AMI is the paper's max-normalised form
+unless another ``form`` is asked for (:mod:`semclust.evaluate.ami`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
-from sklearn.metrics import adjusted_mutual_info_score
 
 from semclust.errors import SemclustError
+from semclust.evaluate.ami import PAPER_FORM, adjusted_mutual_info
 from semclust.evaluate.sdbw import OUTLIER, check_labels
 
 Labeling = pd.Series | pd.DataFrame
@@ -66,9 +67,15 @@ def align_labelings(
     return la, lb
 
 
-def ami(a: Labeling, b: Labeling, *, drop_outliers: bool = False) -> float:
-    """Adjusted mutual information of two labelings of the same ids (symmetric)."""
-    return float(adjusted_mutual_info_score(*align_labelings(a, b, drop_outliers=drop_outliers)))
+def ami(
+    a: Labeling, b: Labeling, *, drop_outliers: bool = False, form: str = PAPER_FORM
+) -> float:
+    """Adjusted mutual information of two labelings of the same ids (symmetric).
+
+    ``form`` is the normaliser: "max" (Zhang & Leung A.1, the default) or "arithmetic"
+    (scikit-learn's default), see :mod:`semclust.evaluate.ami`.
+    """
+    return adjusted_mutual_info(*align_labelings(a, b, drop_outliers=drop_outliers), form=form)
 
 
 def hungarian_column_order(counts: np.ndarray) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Agreement of a clustering with known labels, where a dataset has them.
 
-AMI (as Zhang and Leung use it), ARI, NMI, homogeneity and completeness, all from
+AMI (by default in Zhang and Leung's max-normalised form, appendix A.1; see
+:mod:`semclust.evaluate.ami`), ARI, NMI, homogeneity and completeness, all from
 scikit-learn. HDBSCAN's outliers (cluster -1) are no cluster, and how they are counted
 moves every score, so both readings are reported: the outliers as one group of their
 own, and the outliers left out (which flatters a clustering that discards hard items).
@@ -17,10 +18,10 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics
 
+from .ami import AMI_FORMS, PAPER_FORM
 from .codes import OUTLIER, EvaluationInputError, _first, _plain
 
 AverageMethod = Literal["min", "geometric", "arithmetic", "max"]
-AVERAGE_METHODS = ("min", "geometric", "arithmetic", "max")
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,11 @@ class ExternalScores:
     without_outliers: LabelAgreement | None
     n_outliers: int
     n_unlabelled: int
+    ami_form: str = PAPER_FORM
 
     def to_dict(self) -> dict:
         return {
+            "ami_form": self.ami_form,
             "with_outliers": self.with_outliers.to_dict(),
             "without_outliers": self.without_outliers and self.without_outliers.to_dict(),
             "n_outliers": self.n_outliers,
@@ -63,7 +66,7 @@ def external_scores(
     labels_true: Sequence | pd.Series | np.ndarray,
     labels_pred: Sequence | pd.Series | np.ndarray,
     *,
-    average_method: AverageMethod = "arithmetic",
+    average_method: AverageMethod = PAPER_FORM,
 ) -> ExternalScores:
     """Score cluster labels against known labels.
 
@@ -73,9 +76,9 @@ def external_scores(
         Known labels, any type; missing (NaN/None) = unlabelled, left out.
     labels_pred : array-like of int
         Cluster per item, -1 for outliers (e.g. ``assignments["cluster"]``).
-    average_method : {"arithmetic", "max", "geometric", "min"}
-        Normaliser of AMI and NMI (scikit-learn's default; Zhang and Leung's formula
-        uses "max").
+    average_method : {"max", "arithmetic", "geometric", "min"}
+        Normaliser of AMI and NMI: "max" (default) is Zhang and Leung's formula (A.1),
+        "arithmetic" scikit-learn's default.
 
     Raises
     ------
@@ -83,9 +86,9 @@ def external_scores(
         Different lengths, no labelled item, or a cluster that is missing or not a
         whole number.
     """
-    if average_method not in AVERAGE_METHODS:
+    if average_method not in AMI_FORMS:
         raise EvaluationInputError(
-            f"average_method must be one of {AVERAGE_METHODS}, not {average_method!r}"
+            f"average_method must be one of {AMI_FORMS}, not {average_method!r}"
         )
     truth = pd.Series(np.asarray(labels_true, dtype=object))
     clusters = pd.Series(np.asarray(labels_pred, dtype=object))
@@ -108,6 +111,7 @@ def external_scores(
         ),
         n_outliers=int((~clustered).sum()),
         n_unlabelled=int((~labelled).sum()),
+        ami_form=average_method,
     )
 
 

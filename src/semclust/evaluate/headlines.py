@@ -37,6 +37,10 @@ def _pair_rows(section: dict) -> dict:
         rows |= {f"{dimension}.{m}": result["scores"][m] for m in ("precision", "recall", "f1")}
         cv = result["cv"]
         rows[f"{dimension}.f1_cv"] = cv.get("reason") or _mean_sd(cv["mean"]["f1"], cv["std"]["f1"])
+        clustered = result.get("clustered_pairs")
+        if clustered:  # the same on clustered pairs only, and how many pairs that leaves out
+            rows[f"{dimension}.f1_clustered_pairs"] = clustered["scores"]["f1"]
+            rows[f"{dimension}.pairs_left_out_by_clustered_form"] = clustered["n_left_out"]
     return rows
 
 
@@ -53,11 +57,13 @@ def _agreement_rows(section: dict) -> dict:
 
 def _external_rows(section: dict) -> dict:
     metrics = ("ami", "ari", "nmi", "homogeneity", "completeness")
-    return {
-        f"{column}.{metric}": result["with_outliers"][metric]
-        for column, result in section["by_column"].items()
-        for metric in metrics
-    }
+    rows = {}
+    for column, result in section["by_column"].items():
+        rows |= {f"{column}.{m}": result["with_outliers"][m] for m in metrics}
+        without = result["without_outliers"]
+        rows[f"{column}.ami_without_outliers"] = without["ami"] if without else None
+        rows[f"{column}.ami_form"] = result.get("ami_form", "arithmetic")
+    return rows
 
 
 def _interpretability_rows(section: dict) -> dict:
@@ -70,10 +76,11 @@ def _consistency_rows(section: dict) -> dict:
 
 
 def _internal_rows(section: dict) -> dict:
-    return {
+    rows = {
         name: section[name] if section[name] is not None else section["reasons"].get(name)
         for name in INDEX_NAMES
     }
+    return rows | {"s_dbw_variant": section.get("s_dbw_variant", "s-dbw")}
 
 
 def _data_loss_rows(section: dict) -> dict:
@@ -83,12 +90,19 @@ def _data_loss_rows(section: dict) -> dict:
 def _stability_rows(section: dict) -> dict:
     return {
         "ami_mean": section["ami_mean"],
+        "ami_form": section.get("ami_form", "arithmetic"),
         "persistent_clusters": f"{section['n_persistent']} of {section['n_reference_clusters']}",
     }
 
 
 def _compare_rows(section: dict) -> dict:
-    return {f"{other}.ami": result["ami"] for other, result in section["runs"].items()}
+    rows = {}
+    for other, result in section["runs"].items():
+        rows[f"{other}.ami"] = result["ami"]
+        if "ami_form" in result:  # sections written before both readings were kept lack them
+            rows[f"{other}.ami_without_outliers"] = result["ami_without_outliers"]
+            rows[f"{other}.ami_form"] = result["ami_form"]
+    return rows
 
 
 _HEADLINES: dict[str, Callable[[dict], dict]] = {

@@ -1,13 +1,25 @@
 """Choosing the number of clusters K by the marginal gain of S_Dbw (Zhang & Leung, 3.4.2).
 
 Start with few clusters and add more while each added cluster still buys a real drop in
-S_Dbw. Between consecutive grid values K' < K the marginal gain is
+S_Dbw. Between consecutive grid values K < K' the marginal gain is
 
-    gain(K) = |S_Dbw(K) - S_Dbw(K')| / (K - K')
+    gain(K) = |S_Dbw(K') - S_Dbw(K)| / (K' - K)
 
-(the absolute value keeps small ups and downs from favouring large K), and the rule picks
-the first K whose gain falls below a threshold (0.01 in the paper, where it picked K = 25
-on the grid 9, 16, ..., 100). The grid need not be evenly spaced.
+(the absolute value keeps small ups and downs from favouring large K), and the rule stops
+increasing K at the first K whose gain falls below a threshold (0.01 in the paper, where
+it picked K = 25 on the grid 9, 16, ..., 100). The grid need not be evenly spaced.
+
+The paper writes the gain "from K' to K" and plots it against K without saying which of
+the two; "we stop increasing K when this marginal gain drops below a threshold ... meaning
+that further increasing the number of clusters no longer improves grouping quality" says
+the gain at K is that of moving on from K. So ``gain`` at K looks forward to the next K
+of the grid (NaN on the last row), and the K chosen is the last one that still paid off.
+Read backwards (the gain of arriving at K) the rule picks one grid step later: on blobs
+with 4 true clusters and the grid 2, 3, ..., 12 it picks 5, where this reading picks 4.
+
+The threshold is absolute, so it needs S_Dbw in appendix A.2's scale-invariant reading
+(the default, ``variant="halkidi"``); with ``variant="s-dbw"`` rescaling the data moves
+the chosen K.
 """
 
 from __future__ import annotations
@@ -39,9 +51,11 @@ class KChoice:
     Attributes
     ----------
     table : DataFrame
-        Columns ``k``, ``s_dbw`` and ``gain`` (NaN on the first row), sorted by ``k``.
+        Columns ``k``, ``s_dbw`` and ``gain`` (of moving on to the next K; NaN on the last
+        row), sorted by ``k``.
     k : int or None
-        The first K whose gain is below ``threshold``; None if none is (widen the grid).
+        The first K from which the gain is below ``threshold``; None if none is (widen
+        the grid).
     threshold : float
     """
 
@@ -56,7 +70,7 @@ def kmeans_fit_predict(X: np.ndarray, k: int, *, random_state: int = 0) -> np.nd
 
 
 def marginal_gain(scores: Mapping[int, float] | pd.Series) -> pd.DataFrame:
-    """Table of ``k``, ``s_dbw`` and ``gain = |dS_Dbw / dK|`` from one score per K."""
+    """Table of ``k``, ``s_dbw`` and ``gain = |dS_Dbw / dK|`` to the next K, one row per K."""
     series = pd.Series(scores, dtype=float).sort_index()
     if series.empty:
         raise SemclustError("marginal gain needs S_Dbw for at least one K; got none")
@@ -66,11 +80,11 @@ def marginal_gain(scores: Mapping[int, float] | pd.Series) -> pd.DataFrame:
     ks = series.index.to_numpy()
     values = series.to_numpy()
     gain = np.abs(np.diff(values)) / np.diff(ks)
-    return pd.DataFrame({"k": ks, "s_dbw": values, "gain": np.r_[np.nan, gain]})
+    return pd.DataFrame({"k": ks, "s_dbw": values, "gain": np.r_[gain, np.nan]})
 
 
 def pick_k(table: pd.DataFrame, threshold: float = 0.01) -> int | None:
-    """First K in ``table`` (from :func:`marginal_gain`) whose gain is below ``threshold``."""
+    """First K in ``table`` (from :func:`marginal_gain`) whose gain onwards is below ``threshold``."""
     _check_threshold(threshold)
     below = table.loc[table["gain"] < threshold, "k"]
     return int(below.iloc[0]) if len(below) else None
@@ -147,7 +161,7 @@ def choose_k(
     fit_predict : callable ``(X, k) -> labels``, optional
         The clusterer; default seeded scikit-learn KMeans.
     threshold : float
-        Stop at the first K whose marginal gain is below this (paper: 0.01).
+        Stop at the first K from which the marginal gain is below this (paper: 0.01).
     random_state : int
         Seed of the default KMeans.
     s_dbw_kwargs : mapping, optional

@@ -7,6 +7,12 @@ annotators put together, the share it puts together); Arminio et al. report the 
 same counts. The judgement is a binary ``same`` column, or a threshold on the 0-2
 similarity codes (e.g. ``connotative >= 1``).
 
+Pairs that touch an outlier (or an unclustered or undescribed image) are counted two
+ways, and both are reported: on *all* coded pairs, where such an image is apart from
+every other (``outliers="different"``, the default), and on *clustered* pairs only
+(``outliers="exclude"``), with the number left out. Leaving them out flatters a run that
+throws hard images away, so the all-pairs form is the one to rank runs by.
+
 Casas et al. compare settings by 5-fold cross-validation over the pairs. The folds here
 are drawn from the coded pairs alone, before any run is consulted, so every run scored
 with the same codes and seed is scored on the very same folds.
@@ -41,6 +47,8 @@ logger = logging.getLogger(__name__)
 
 Outliers = Literal["exclude", "different"]
 METRICS = ("precision", "recall", "f1")
+#: The two forms reported: name -> how pairs touching an outlier are treated.
+PAIR_FORMS = {"all_pairs": "different", "clustered_pairs": "exclude"}
 
 
 @dataclass(frozen=True)
@@ -123,7 +131,7 @@ def pair_scores(
     dimension: str = "same",
     threshold: float | None = None,
     consensus: ConsensusMethod = "auto",
-    outliers: Outliers = "exclude",
+    outliers: Outliers = "different",
 ) -> PairScores:
     """Pair precision, recall and F1 of a clustering against coded pairs.
 
@@ -134,9 +142,11 @@ def pair_scores(
     codes : CodedPairs, DataFrame or CSV path
     dimension, threshold, consensus
         Which judgement says "together" (:func:`human_same`).
-    outliers : {"exclude", "different"}
-        Pairs with an outlier, unclustered or undescribed image: left out (as in the
-        Grimmer-King score) or counted as put apart by the clustering.
+    outliers : {"different", "exclude"}
+        Pairs with an outlier, unclustered or undescribed image: counted as put apart
+        by the clustering (default: scores on all coded pairs) or left out (scores on
+        clustered pairs only, as the Grimmer-King score does; ``n_excluded`` says how
+        many).
     """
     truth, predicted, left_out = _judgements(
         assignments, load_codes(codes), dimension, threshold, consensus, outliers
@@ -153,7 +163,7 @@ def pair_scores_cv(
     dimension: str = "same",
     threshold: float | None = None,
     consensus: ConsensusMethod = "auto",
-    outliers: Outliers = "exclude",
+    outliers: Outliers = "different",
 ) -> PairScoresCV:
     """:func:`pair_scores` on each of ``n_splits`` folds of the coded pairs.
 

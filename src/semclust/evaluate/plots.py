@@ -39,7 +39,7 @@ def plot_marginal_gain(
     top.plot(table["k"], table["s_dbw"], marker="o")
     top.set_ylabel("S_Dbw (lower is better)")
     bottom.plot(table["k"], table["gain"], marker="o")
-    bottom.set_ylabel("marginal gain |dS_Dbw / dK|")
+    bottom.set_ylabel("marginal gain |dS_Dbw / dK| to the next K")
     bottom.set_xlabel("number of clusters K")
     if threshold is not None:
         bottom.axhline(threshold, color="grey", linestyle="--", label=f"threshold {threshold:g}")

@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .alternatives import choose_k_section, compare_section, stability_section
+from .ami import PAPER_FORM
 from .headlines import headline as headline_of
 from .persist import EVALUATION_FILE, Section, save_sections
+from .sdbw import PAPER_VARIANT
 from .sections import EvaluateOptions, evaluation_sections
 
 if TYPE_CHECKING:
@@ -57,12 +59,15 @@ def evaluate_run(run: Run, options: EvaluateOptions | None = None) -> Evaluation
     return _save(run, evaluation_sections(run, options or EvaluateOptions()))
 
 
-def compare_runs(run: Run, other: Run, *, drop_outliers: bool = False) -> EvaluationResult:
+def compare_runs(
+    run: Run, other: Run, *, drop_outliers: bool = False, ami_form: str = PAPER_FORM
+) -> EvaluationResult:
     """AMI and co-occurrence heatmap of ``run`` against ``other``, kept with ``run``.
 
-    The numbers are ``result.sections["compare"].data["runs"][other.id]``.
+    The numbers are ``result.sections["compare"].data["runs"][other.id]``; AMI is the
+    paper's max-normalised form unless ``ami_form`` says otherwise.
     """
-    return _save(run, {"compare": compare_section(run, other, drop_outliers)})
+    return _save(run, {"compare": compare_section(run, other, drop_outliers, ami_form)})
 
 
 def stability_of_run(
@@ -74,6 +79,7 @@ def stability_of_run(
     reducer: str | None = None,
     clusterer: str | None = None,
     jaccard: float = 0.5,
+    ami_form: str = PAPER_FORM,
 ) -> EvaluationResult:
     """Recluster ``study``'s current descriptions with ``run``'s settings once per seed.
 
@@ -82,19 +88,26 @@ def stability_of_run(
     ``jaccard``.
     """
     overrides = {"embedder": embedder, "reducer": reducer, "clusterer": clusterer}
-    section = stability_section(run, study, list(seeds), overrides, jaccard)
+    section = stability_section(run, study, list(seeds), overrides, jaccard, ami_form)
     return _save(run, {"stability": section})
 
 
 def choose_k_for_run(
-    run: Run, grid: Iterable[int], *, threshold: float = 0.01, seed: int = 0
+    run: Run,
+    grid: Iterable[int],
+    *,
+    threshold: float = 0.01,
+    seed: int = 0,
+    sdbw_variant: str = PAPER_VARIANT,
 ) -> EvaluationResult:
     """S_Dbw of k-means at each K of ``grid`` on the run's reduced space; the K chosen.
 
     The choice is the first K whose marginal gain of S_Dbw is below ``threshold``
-    (``result.sections["choose_k"].data["k"]``; None when no K qualifies).
+    (``result.sections["choose_k"].data["k"]``; None when no K qualifies). S_Dbw is
+    appendix A.2's scale-invariant reading unless ``sdbw_variant="s-dbw"``.
     """
-    return _save(run, {"choose_k": choose_k_section(run, list(grid), threshold, seed)})
+    section = choose_k_section(run, list(grid), threshold, seed, sdbw_variant)
+    return _save(run, {"choose_k": section})
 
 
 def _save(run: Run, sections: dict[str, Section]) -> EvaluationResult:

@@ -8,17 +8,21 @@ centres with how many lie near the centres themselves. Lower is better.
 Two readings of the definition are offered, because the paper's formula and the only
 Python implementation (the ``s-dbw`` package) differ:
 
-``variant="s-dbw"`` (default)
+``variant="halkidi"`` (default)
+    Appendix A.2 to the letter: dispersion is the vector of per-feature *variances*, and
+    every density in the ratio for clusters ``i, j`` (at ``u_ij``, ``v_i`` and ``v_j``)
+    counts the points of ``c_i`` and ``c_j`` together ("n_ij represents the number of
+    tuples that are contained in the union set of cluster c_i and c_j"). Invariant to
+    rescaling ``X``, which the paper's fixed marginal-gain threshold (0.01) needs: it is
+    the default of ``choose-k``, ``evaluate --internal`` and the grid.
+``variant="s-dbw"``
     What ``s_dbw.S_Dbw(X, labels, method="Halkidi", alg_noise="filter", centr="mean",
     nearest_centr=(center == "nearest"), metric="euclidean")`` returns (up to rounding): the
     dispersion of a cluster is its vector of per-feature *standard deviations*, and the
     density at a cluster's centre counts the points of that cluster only. Because the
     neighbourhood radius is then the square root of a sum of standard deviations, this
-    value changes when ``X`` is rescaled; compare it only between partitions of one ``X``.
-``variant="halkidi"``
-    Appendix A.2 to the letter: dispersion is the vector of per-feature *variances*, and
-    every density in the ratio for clusters ``i, j`` (at ``u_ij``, ``v_i`` and ``v_j``)
-    counts the points of ``c_i`` and ``c_j`` together. Invariant to rescaling ``X``.
+    value changes when ``X`` is rescaled; compare it only between partitions of one ``X``,
+    and do not apply an absolute threshold such as 0.01 to its changes.
 
 Centres: the paper uses cluster means (``center="mean"``). Beyond two or three
 dimensions hardly any point lies within the radius of a mean, so the density ratio is
@@ -43,10 +47,12 @@ from semclust.errors import SemclustError
 logger = logging.getLogger(__name__)
 
 OUTLIER = -1
-Variant = Literal["s-dbw", "halkidi"]
+Variant = Literal["halkidi", "s-dbw"]
 Center = Literal["nearest", "mean"]
 
-_VARIANTS = ("s-dbw", "halkidi")
+_VARIANTS = ("halkidi", "s-dbw")
+#: Appendix A.2's reading: variances and union densities (scale-invariant).
+PAPER_VARIANT = "halkidi"
 _CENTERS = ("nearest", "mean")
 # Distance-matrix entries computed at once: bounds memory to a few arrays of 16 MiB.
 _BLOCK_ENTRIES = 1 << 21
@@ -108,7 +114,7 @@ def s_dbw(
     X: ArrayLike,
     labels: ArrayLike,
     *,
-    variant: Variant = "s-dbw",
+    variant: Variant = PAPER_VARIANT,
     center: Center = "nearest",
 ) -> float:
     """S_Dbw of a partition: lower means compact clusters with sparse space between them.
@@ -119,8 +125,9 @@ def s_dbw(
         The points that were clustered (e.g. reduced embeddings).
     labels : array-like of shape (n_items,)
         Cluster id per item; -1 marks outliers, which are left out.
-    variant : {"s-dbw", "halkidi"}
-        Which reading of the definition (see the module docstring).
+    variant : {"halkidi", "s-dbw"}
+        Which reading of the definition (see the module docstring); "halkidi" is the
+        paper's.
     center : {"nearest", "mean"}
         Cluster centre: the member nearest the mean, or the mean itself (the paper's).
 

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..errors import SemclustError
 from .agreement import coder_agreement, consensus_codes
+from .ami import PAPER_FORM
 from .codes import (
     BINARY_DIMENSIONS,
     GRADED_DIMENSIONS,
@@ -32,9 +33,10 @@ from .dataloss import data_loss_curve
 from .external import external_scores
 from .internal import internal_indices
 from .interpretability import score_interpretability
-from .pairs import pair_scores, pair_scores_cv
+from .pairs import PAIR_FORMS, pair_scores, pair_scores_cv
 from .persist import Section
 from .quality import grimmer_king
+from .sdbw import PAPER_VARIANT
 
 if TYPE_CHECKING:
     from ..runs import Run
@@ -68,6 +70,11 @@ class EvaluateOptions:
         A graded code at least this (0-2) means "belong together" for pair F1.
     folds, seed : int
         Cross-validation folds for pair precision/recall, and the seed of folds and indices.
+    ami_form : str
+        AMI normaliser against known labels: "max" (Zhang & Leung A.1) or "arithmetic".
+    sdbw_variant : str
+        S_Dbw of the internal indices: "halkidi" (appendix A.2, scale-invariant) or
+        "s-dbw" (what the ``s-dbw`` package computes).
     """
 
     codes: Path | None = None
@@ -84,6 +91,8 @@ class EvaluateOptions:
     pair_threshold: float = 2.0
     folds: int = 5
     seed: int = 0
+    ami_form: str = PAPER_FORM
+    sdbw_variant: str = PAPER_VARIANT
 
 
 def evaluation_sections(run: Run, options: EvaluateOptions) -> dict[str, Section]:
@@ -92,7 +101,7 @@ def evaluation_sections(run: Run, options: EvaluateOptions) -> dict[str, Section
     if options.codes is not None:
         sections |= coded_pair_sections(run, options)
     if options.labels:
-        sections["external"] = external_section(run, options.labels)
+        sections["external"] = external_section(run, options.labels, options.ami_form)
     if (options.interpretability is None) != (options.key is None):
         raise SemclustError("--interpretability (the answers) and --key go together: give both")
     if options.interpretability is not None:
@@ -100,7 +109,7 @@ def evaluation_sections(run: Run, options: EvaluateOptions) -> dict[str, Section
     if options.consistency is not None:
         sections["consistency"] = consistency_section(run, options.consistency)
     if options.internal:
-        sections["internal"] = internal_section(run, options.seed)
+        sections["internal"] = internal_section(run, options.seed, options.sdbw_variant)
     sections["data_loss"] = data_loss_section(run)
     return sections
 
@@ -155,24 +164,40 @@ def quality_section(
 def pair_score_section(
     run: Run, codes: CodedPairs, options: EvaluateOptions, source: dict
 ) -> Section:
-    """Precision/recall/F1 per dimension: ``same`` at 1, graded codes at ``pair_threshold``."""
+    """Precision/recall/F1 per dimension: ``same`` at 1, graded codes at ``pair_threshold``.
+
+    ``scores``/``cv`` are on all coded pairs (an outlier is apart from everything);
+    ``clustered_pairs`` holds the same on the pairs of clustered images only, with
+    ``n_left_out`` the coded pairs that form leaves out.
+    """
     results, rows = {}, []
     for dimension in codes.dimensions:
         threshold = None if dimension in BINARY_DIMENSIONS else options.pair_threshold
-        settings = {"dimension": dimension, "threshold": threshold}
-        scores = pair_scores(run.assignments, codes, **settings)
-        try:
-            cv = pair_scores_cv(
-                run.assignments,
-                codes,
-                n_splits=options.folds,
-                random_state=options.seed,
-                **settings,
-            ).to_dict()
-        except EvaluationInputError as exc:
-            cv = {"reason": str(exc)}
-        results[dimension] = {"threshold": threshold or 1, "scores": scores.to_dict(), "cv": cv}
-        rows.append({"dimension": dimension, "threshold": threshold or 1} | scores.to_dict())
+        forms = {}
+        for form, outliers in PAIR_FORMS.items():
+            settings = {"dimension": dimension, "threshold": threshold, "outliers": outliers}
+            scores = pair_scores(run.assignments, codes, **settings)
+            try:
+                cv = pair_scores_cv(
+                    run.assignments,
+                    codes,
+                    n_splits=options.folds,
+                    random_state=options.seed,
+                    **settings,
+                ).to_dict()
+            except EvaluationInputError as exc:
+                cv = {"reason": str(exc)}
+            forms[form] = {"scores": scores.to_dict(), "cv": cv}
+            rows.append(
+                {"dimension": dimension, "threshold": threshold or 1, "pairs": form}
+                | scores.to_dict()
+            )
+        clustered = forms["clustered_pairs"]
+        clustered["n_left_out"] = (
+            forms["all_pairs"]["scores"]["n_pairs"] - clustered["scores"]["n_pairs"]
+        )
+        results[dimension] = {"threshold": threshold or 1, **forms["all_pairs"]}
+        results[dimension]["clustered_pairs"] = clustered
     data = {
         "source": source | {"folds": options.folds, "seed": options.seed},
         "by_dimension": results,
@@ -197,14 +222,16 @@ def agreement_section(codes: CodedPairs, source: dict) -> Section:
     return Section({"source": source, "by_dimension": results}, tables=tables)
 
 
-def external_section(run: Run, columns: tuple[str, ...]) -> Section:
+def external_section(run: Run, columns: tuple[str, ...], ami_form: str = PAPER_FORM) -> Section:
     """AMI, ARI, NMI, homogeneity, completeness against each label column of the input."""
     rows = run.clustered()
     results = {}
     for column in columns:
         require_column(rows, column)
         truth = rows[column].where(rows[column].astype("string").str.strip() != "")
-        results[column] = external_scores(truth, rows["cluster"].astype(int)).to_dict()
+        results[column] = external_scores(
+            truth, rows["cluster"].astype(int), average_method=ami_form
+        ).to_dict()
     table = pd.DataFrame(
         [
             {"column": c, "outliers": reading} | (r[f"{reading}_outliers"] or {})
@@ -302,7 +329,7 @@ def _run_clusters(coded: pd.DataFrame, run: Run, name: str) -> list[int]:
     return labels.reindex(coded["id"]).tolist()
 
 
-def internal_section(run: Run, seed: int) -> Section:
+def internal_section(run: Run, seed: int, sdbw_variant: str = PAPER_VARIANT) -> Section:
     """Silhouette, Davies-Bouldin, Calinski-Harabasz and S_Dbw in the space the run clustered."""
     if run.reduced is None:
         raise SemclustError(
@@ -314,7 +341,10 @@ def internal_section(run: Run, seed: int) -> Section:
             f"run {run.id}: reduced.npy has {len(run.reduced)} rows but {len(labels)} items "
             "were clustered"
         )
-    return Section(internal_indices(run.reduced, labels, random_state=seed))
+    indices = internal_indices(
+        run.reduced, labels, random_state=seed, s_dbw_kwargs={"variant": sdbw_variant}
+    )
+    return Section(indices | {"s_dbw_variant": sdbw_variant})
 
 
 def data_loss_section(run: Run) -> Section:

@@ -4,7 +4,8 @@ A theme that appears only for one seed is an accident of initialisation, not a f
 This module reruns a clusterer with several seeds and reports
 
 * the adjusted mutual information (AMI) of every pair of seeds (1 = identical partitions
-  up to renaming; outliers, -1, count as one more label), its mean, min and max;
+  up to renaming; outliers, -1, count as one more label), its mean, min and max; AMI is
+  Zhang & Leung's max-normalised form unless ``ami_form`` asks for another;
 * the number of clusters each seed finds (outliers not counted);
 * which clusters of the first ("reference") seed persist. A reference cluster ``C``
   *persists in* another seed's run if its best match there, the cluster ``D`` maximising
@@ -23,10 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from sklearn.metrics import adjusted_mutual_info_score
 from sklearn.metrics.cluster import contingency_matrix
 
 from semclust.errors import SemclustError
+from semclust.evaluate.ami import PAPER_FORM, adjusted_mutual_info, check_form
 from semclust.evaluate.sdbw import OUTLIER, check_labels
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ class StabilityReport:
         One row per reference cluster: ``cluster``, ``size``, ``mean_best_jaccard`` over
         the other seeds, ``n_seeds_persisting`` and ``persistent`` (in all other seeds).
     jaccard_threshold : float
+    ami_form : str
+        The AMI normaliser (:mod:`semclust.evaluate.ami`).
     """
 
     seeds: list[int]
@@ -55,6 +58,7 @@ class StabilityReport:
     n_clusters: pd.Series
     persistence: pd.DataFrame
     jaccard_threshold: float
+    ami_form: str = PAPER_FORM
 
     @property
     def ami_mean(self) -> float:
@@ -96,6 +100,7 @@ def stability(
     seeds: Sequence[int] = (0, 1, 2, 3, 4),
     *,
     jaccard_threshold: float = 0.5,
+    ami_form: str = PAPER_FORM,
 ) -> StabilityReport:
     """Run ``fit_predict(seed)`` for each seed and compare the labelings.
 
@@ -107,19 +112,22 @@ def stability(
         At least two distinct seeds; the first is the reference for persistence.
     jaccard_threshold : float in (0, 1]
         Minimum best-match Jaccard for a cluster to persist in another seed.
+    ami_form : str
+        AMI normaliser: "max" (the paper's, default) or "arithmetic" (scikit-learn's).
     """
     seeds = [int(s) for s in seeds]
     if len(seeds) < 2 or len(set(seeds)) != len(seeds):
         raise SemclustError(f"stability needs at least 2 distinct seeds, got {seeds}")
     if not 0 < jaccard_threshold <= 1:
         raise SemclustError(f"jaccard_threshold must be in (0, 1], got {jaccard_threshold}")
+    check_form(ami_form)
     runs = {seed: _run(fit_predict, seed) for seed in seeds}
     lengths = {seed: len(labels) for seed, labels in runs.items()}
     if len(set(lengths.values())) > 1:
         raise SemclustError(f"seeds labelled different numbers of items: {lengths}")
     pairwise = pd.DataFrame(
         [
-            (a, b, float(adjusted_mutual_info_score(runs[a], runs[b])))
+            (a, b, adjusted_mutual_info(runs[a], runs[b], ami_form))
             for a, b in itertools.combinations(seeds, 2)
         ],
         columns=["seed_a", "seed_b", "ami"],
@@ -134,6 +142,7 @@ def stability(
         n_clusters=n_clusters,
         persistence=_persistence(runs, seeds, jaccard_threshold),
         jaccard_threshold=jaccard_threshold,
+        ami_form=ami_form,
     )
 
 

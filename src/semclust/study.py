@@ -45,6 +45,12 @@ class DescriptionSource:
         return DescriptionKey(sha256, self.describer, self.model, self.prompt, self.params)
 
 
+def _backend_options(options: DescribeOptions) -> dict:
+    """The options a describer factory takes, leaving out those not set (each backend checks its own)."""
+    names = ("base_url", "temperature", "max_tokens", "per_server", "device", "dtype")
+    return {name: getattr(options, name) for name in names if getattr(options, name) is not None}
+
+
 class Study:
     """A study folder: ``study.sqlite``, ``runs/<run-id>/`` and the caches."""
 
@@ -80,8 +86,12 @@ class Study:
 
     # --- describe ---------------------------------------------------------
     def describe(self, describer: str, prompt: str = "connotative",
-                 options: DescribeOptions | None = None, progress: bool = True):
-        """Describe every usable image once; returns the runner's summary (None for ``column:``)."""
+                 options: DescribeOptions | None = None, progress: bool = True, dry_run: bool = False):
+        """Describe every usable image once; returns the runner's summary (None for ``column:``).
+
+        ``dry_run`` sends nothing and returns a :class:`~semclust.describe.plan.DescribePlan`:
+        distinct images, those already described, estimated tokens and cost.
+        """
         if describer.startswith(COLUMN_PREFIX):
             column = describer[len(COLUMN_PREFIX):]
             if column not in self.items().columns:
@@ -92,23 +102,50 @@ class Study:
             self._set_source(DescriptionSource(describer))
             return None
         from .describe import create_describer, describe_images, description_key
+        from .describe.cost import load_prices
+        from .describe.plan import plan_describe
         from .describe.prompts import resolve_prompt
 
+        items = self.items()
+        usable = items[(items["status"] == "ok") & items["sha256"].notna()].drop_duplicates("sha256")
+        if usable.empty:
+            raise SemclustError(f"describer {describer!r}: the study has no readable images; for items "
+                                "without images use --describer column:NAME (their text)")
         options = options or DescribeOptions()
         prompt_text = resolve_prompt(prompt)
-        backend = create_describer(describer, base_url=options.base_url, temperature=options.temperature,
-                                   max_tokens=options.max_tokens)
-        items = self.items()
-        usable = items[items["status"] == "ok"].drop_duplicates("sha256")
+        backend = create_describer(describer, **_backend_options(options))
+        sizes = self.store.images_frame().set_index("sha256")[["width", "height"]]
+        sizes = sizes.reindex(usable["sha256"]).fillna(options.max_side or 512).astype(int)
+        plan = plan_describe(list(zip(usable["sha256"], sizes["width"], sizes["height"], strict=True)),
+                             backend, prompt_text, self.store, max_side=options.max_side,
+                             prices=load_prices(options.prices), batch=options.batch)
+        if dry_run:
+            return plan
         probe = description_key("", backend, prompt_text, options.max_side)
         self._set_source(DescriptionSource(probe.describer, probe.model, probe.prompt, probe.params))
+        items = list(zip(usable["sha256"], usable["image"], strict=True))
+        if options.batch:
+            from .describe.batch import BatchPolling, describe_in_batches
+            from .store.batches import StudyBatchLedger
+
+            ledger = StudyBatchLedger(self.store, probe.describer, probe.model, probe.prompt_hash,
+                                      probe.params_hash)
+            return describe_in_batches(items, backend, prompt_text, self.store, ledger,
+                                       max_side=options.max_side, budget=plan.budget(options.budget),
+                                       polling=BatchPolling(first=options.batch_poll), progress=progress)
         return describe_images(
-            list(zip(usable["sha256"], usable["image"], strict=True)), backend, prompt_text, self.store,
+            items, backend, prompt_text, self.store, budget=plan.budget(options.budget),
             concurrency=options.concurrency, max_retries=options.max_retries,
             requests_per_minute=options.requests_per_minute, timeout=options.timeout,
             max_side=options.max_side, progress=progress, retry_refused=options.retry_refused,
             retry_truncated=options.retry_truncated, grace=options.grace,
         )
+
+    def describe_batches(self) -> pd.DataFrame:
+        """The provider batches this study submitted (``semclust describe --status``)."""
+        from .store.batches import batches_frame
+
+        return batches_frame(self.store)
 
     def _set_source(self, source: DescriptionSource) -> None:
         self.store.set_state("description_source", json.dumps(source.__dict__))

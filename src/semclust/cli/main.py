@@ -14,6 +14,7 @@ from rich.table import Table
 from ..config import DescribeOptions, RunConfig
 from ..errors import SemclustError
 from .common import console, open_study, user_errors
+from .describers import print_batches
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="Semantic clustering of images: describe, embed, cluster, label, validate.")
@@ -110,9 +111,9 @@ def ingest(
 @user_errors()
 def describe(
     study: StudyOpt,
-    describer: Annotated[str, typer.Option(help="openai:MODEL, ollama:MODEL or column:NAME.")],
+    describer: Annotated[str | None, typer.Option(help="openai:MODEL, ollama:MODEL, hf:MODEL, vllm:MODEL or column:NAME.")] = None,
     prompt: Annotated[str, typer.Option(help="connotative, denotative, or a text file.")] = "connotative",
-    base_url: Annotated[str | None, typer.Option(help="Endpoint, e.g. http://localhost:11434/v1 (Ollama), a vLLM server.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Endpoint, e.g. http://localhost:11434/v1 (Ollama), a vLLM server; several, comma-separated, for a pool.")] = None,
     concurrency: Annotated[int, typer.Option(help="Requests in flight.")] = 8,
     rpm: Annotated[float | None, typer.Option(help="Requests-per-minute limit.")] = None,
     max_side: Annotated[int, typer.Option(help="Downscale images to this longest side before sending (cost).")] = 512,
@@ -122,14 +123,34 @@ def describe(
     retry_refused: RetryRefusedOpt = False,
     retry_truncated: RetryTruncatedOpt = False,
     grace: GraceOpt = 30.0,
+    dry_run: Annotated[bool, typer.Option(help="Send nothing: count images (distinct, cached) and estimate tokens and cost.")] = False,
+    budget: Annotated[float | None, typer.Option(help="USD: stop sending once the estimated spend reaches this.")] = None,
+    prices: Annotated[Path | None, typer.Option(help="A TOML price file extending the shipped table.")] = None,
+    batch: Annotated[bool, typer.Option(help="openai: through the provider's batch API (half price, results within 24 h; rerun to resume).")] = False,
+    batch_poll: Annotated[float, typer.Option(help="Seconds between batch status checks (backs off to 10 min).")] = 60.0,
+    status: Annotated[bool, typer.Option(help="List the study's provider batches and exit.")] = False,
+    per_server: Annotated[int | None, typer.Option(help="Several --base-url servers: requests in flight per server.")] = None,
+    device: Annotated[str | None, typer.Option(help="hf:/vllm: cuda, cuda:1, mps or cpu (default: the best available).")] = None,
+    dtype: Annotated[str | None, typer.Option(help="hf:/vllm: bfloat16, float16 or float32 (default: by device).")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Describe each distinct image once; stored as it arrives, so a rerun continues where it stopped."""
     with open_study(study) as s:
+        if status:
+            print_batches(s.describe_batches())
+            return
+        if describer is None:
+            raise typer.BadParameter("--describer is required (unless --status)", param_hint="--describer")
         options = _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries,
                                     max_tokens=max_tokens, retry_refused=retry_refused,
-                                    retry_truncated=retry_truncated, grace=grace)
-        _print_describe(s.describe(describer, prompt, options, progress=not quiet))
+                                    retry_truncated=retry_truncated, grace=grace, budget=budget,
+                                    prices=str(prices) if prices else None, batch=batch,
+                                    batch_poll=batch_poll, per_server=per_server, device=device, dtype=dtype)
+        result = s.describe(describer, prompt, options, progress=not quiet, dry_run=dry_run)
+        if dry_run:
+            console.print(str(result), highlight=False)
+        else:
+            _print_describe(result)
 
 
 @app.command()

@@ -145,7 +145,13 @@ def test_evaluate_scores_codes_known_by_construction(study, tmp_path):
     expected = krippendorff.alpha(reliability_data=ratings, level_of_measurement="ordinal")
     alpha = evaluation["agreement"]["by_dimension"]["denotative"]["alpha"]["ordinal"]
     assert alpha == pytest.approx(expected)
-    assert "quality.connotative" in result.output
+    words = (run.folder / "evaluation.txt").read_text()  # in words, not dotted keys
+    assert (
+        "Cluster quality, connotative (Grimmer-King, same minus different, 0-2 scale): "
+        "2.00 from 20 same / 20 different pairs  [--min-same 10 instead of the paper's 50; "
+        "--min-diff 10 instead of the paper's 50]"
+    ) in words
+    assert "quality.connotative" not in result.output and "Cluster quality" in result.output
     assert "evaluation.quality.connotative" in (run.folder / "report.html").read_text()
     assert (run.folder / "evaluation" / "quality_pairs.csv").exists()
 

@@ -1,4 +1,4 @@
-"""Clusterers by name: ``hdbscan:MIN_CLUSTER_SIZE``, ``kmeans:K``, ``iterkmeans[:...]``.
+"""Clusterers by name: ``hdbscan:MIN_CLUSTER_SIZE[:MIN_SAMPLES]``, ``kmeans:K``, ``iterkmeans[:...]``.
 
 Each factory returns a scikit-learn-style estimator with ``fit_predict`` whose
 labels use -1 for outliers.
@@ -28,9 +28,15 @@ def _int_arg(args: str, spec: str, default: int) -> int:
 
 
 def make_hdbscan(args: str, random_state: int | None = None, **options):
-    """HDBSCAN is deterministic; ``random_state`` is accepted for a uniform interface."""
+    """``hdbscan:MIN_CLUSTER_SIZE[:MIN_SAMPLES]``; MIN_SAMPLES defaults to the cluster size, as in hdbscan.
+
+    HDBSCAN is deterministic; ``random_state`` is accepted for a uniform interface.
+    """
     import hdbscan  # a core dependency, imported late because it is slow to import
-    min_cluster_size = _int_arg(args, "hdbscan:MIN_CLUSTER_SIZE", 50)
+    size, _, samples = args.partition(":")
+    min_cluster_size = _int_arg(size, "hdbscan:MIN_CLUSTER_SIZE", 50)
+    if samples:
+        options.setdefault("min_samples", _int_arg(samples, "hdbscan:MIN_CLUSTER_SIZE:MIN_SAMPLES", 50))
     return hdbscan.HDBSCAN(min_cluster_size=min_cluster_size, **options)
 
 

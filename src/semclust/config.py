@@ -29,6 +29,7 @@ CHOICES = {
     "map": ("umap", "pca", "none"),
     "keyword_method": ("tfidf", "ctfidf"),
     "clip_combine": ("concat", "mean"),
+    "preset": ("auto", "arminio"),
 }
 
 
@@ -72,8 +73,9 @@ class RunConfig:
     describer: str | None = None  # None = the study's current descriptions; else must match them
     prompt: str | None = None  # None = the prompt the study's descriptions were made with
     embedder: str = "st:all-MiniLM-L6-v2"
-    reducer: str = "umap:10:15"
-    clusterer: str = "hdbscan:50"
+    reducer: str | None = None  # None = chosen by ``preset`` from the corpus size (semclust.adaptive)
+    clusterer: str | None = None
+    preset: str = "auto"  # auto (adapts to the corpus size) or arminio (umap:10:15 + hdbscan:50)
     seed: int = 0
     top_k: int = 10
     keyword_method: str = "tfidf"

@@ -23,6 +23,7 @@ from .errors import SemclustError
 from .imageio import DEFAULT_MAX_PIXELS, ImageReadError, open_image
 from .progress import track
 from .store import ImageRow, ItemRow, StudyStore
+from .store.item_vectors import save_item_vectors
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +86,15 @@ def _read_parquet(source: Path) -> pd.DataFrame:
 
 
 def _normalise_table(table: pd.DataFrame, base: Path, source: Path) -> pd.DataFrame:
-    """Check the table and resolve paths; rows are named as in a spreadsheet (first data row = 2)."""
+    """Check the table and resolve paths; rows are named as in a spreadsheet (first data row = 2).
+
+    A table without an ``image`` column is a text-only (or vectors-only) corpus: its items have
+    no image (an empty path) and are clustered from a text column (``--describer column:NAME``)
+    or from precomputed vectors (``--embedder column:NAME`` / ``npy:FILE``).
+    """
     if "image" not in table.columns:
-        raise SemclustError(f"{source} has no column 'image' (found: {', '.join(map(str, table.columns))})")
+        log.info("%s has no 'image' column: its %d rows are items without images", source, len(table))
+        table = table.assign(image="")
     clash = [c for c in RESERVED_COLUMNS if c in table.columns]
     if clash:
         raise SemclustError(f"{source}: the column name {clash[0]!r} is reserved by semclust; rename it")
@@ -101,8 +108,9 @@ def _normalise_table(table: pd.DataFrame, base: Path, source: Path) -> pd.DataFr
         value = table["id"][duplicated].iloc[0]
         rows = ", ".join(str(i + 2) for i in np.flatnonzero(table["id"] == value))
         raise SemclustError(f"{source}: id {value!r} appears more than once (rows {rows})")
-    _check_filled(table, "image", source)
-    table["image"] = [str((base / str(p)).resolve()) for p in table["image"]]
+    if (table["image"] != "").any():
+        _check_filled(table, "image", source)
+        table["image"] = [str((base / str(p)).resolve()) for p in table["image"]]
     return table
 
 
@@ -144,8 +152,10 @@ def ingest(
     Files that failed before are probed again: a missing file may have been added since.
     """
     table = read_input(source)
-    known = store.known_paths()
-    todo = list(dict.fromkeys(p for p in table["image"] if p not in known or known[p].status != "ok"))
+    table, vectors = split_vector_columns(table)
+    existing = store.items()
+    known = {row.path: row for row in existing if row.path}
+    todo = list(dict.fromkeys(p for p in table["image"] if p and (p not in known or known[p].status != "ok")))
     probes: dict[str, _Probe] = {}
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = pool.map(lambda p: (p, probe_file(p, max_pixels)), todo)
@@ -156,7 +166,7 @@ def ingest(
     extra = [c for c in table.columns if c not in ("id", "image")]
     items = []
     # ingest adds to a study: known ids keep their place, new ones go after every existing item
-    positions = {row.id: row.position for row in known.values()}
+    positions = {row.id: row.position for row in existing}
     next_position = max(positions.values(), default=-1) + 1
     # records, not itertuples: namedtuples rename columns such as "post text" or "class"
     for record in table.to_dict("records"):
@@ -165,7 +175,9 @@ def ingest(
         if position is None:
             position, next_position = next_position, next_position + 1
         meta = {c: _plain(record[c]) for c in extra}
-        if path in probes:
+        if not path:  # an item without an image: usable through its text or vectors
+            items.append(ItemRow(record["id"], position, path, None, "ok", None, meta))
+        elif path in probes:
             probe = probes[path]
             status = "ok" if probe.error is None else "error"
             items.append(ItemRow(record["id"], position, path, probe.sha256, status, probe.error, meta))
@@ -173,7 +185,36 @@ def ingest(
             old = known[path]
             items.append(ItemRow(record["id"], position, path, old.sha256, old.status, old.error, meta))
     store.put_items(items)
+    for column, matrix in vectors.items():
+        save_item_vectors(store.folder, f"column:{column}", table["id"], matrix)
     return _summarise(store, items, near_duplicate_bits)
+
+
+def split_vector_columns(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Take out Parquet columns of lists/arrays (precomputed embeddings) as float32 matrices.
+
+    They are stored in bulk beside the database (``--embedder column:NAME``), not as JSON per
+    item; a column whose cells differ in length or hold non-numbers is an error naming the row.
+    """
+    vectors = {}
+    for column in table.columns:
+        first = table[column].dropna().head(1)
+        if first.empty or not isinstance(first.iloc[0], (list, tuple, np.ndarray)):
+            continue
+        cells = table[column]
+        lengths = cells.map(lambda v: len(v) if isinstance(v, (list, tuple, np.ndarray)) else -1).to_numpy()
+        bad = np.flatnonzero(lengths != lengths[cells.first_valid_index()])
+        if len(bad):
+            raise SemclustError(f"vector column {column!r}: row {bad[0] + 2} has {max(lengths[bad[0]], 0)} values, "
+                                f"the first row {lengths[0]}; every row needs a vector of the same length")
+        try:
+            vectors[column] = np.asarray(np.stack(cells.to_numpy()), dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise SemclustError(f"vector column {column!r} holds values that are not numbers: {exc}") from exc
+        if not np.isfinite(vectors[column]).all():
+            row = int(np.flatnonzero(~np.isfinite(vectors[column]).all(axis=1))[0]) + 2
+            raise SemclustError(f"vector column {column!r}: row {row} has NaN or infinite values")
+    return table.drop(columns=list(vectors)), vectors
 
 
 def _plain(value):
@@ -185,8 +226,8 @@ def _plain(value):
 
 def _summarise(store: StudyStore, items: list[ItemRow], bits: int) -> IngestSummary:
     summary = IngestSummary(n_items=len(items))
-    ok = [i for i in items if i.status == "ok"]
-    summary.n_ok = len(ok)
+    ok = [i for i in items if i.status == "ok" and i.sha256 is not None]
+    summary.n_ok = sum(i.status == "ok" for i in items)
     summary.errors = [(i.id, i.error or "") for i in items if i.status != "ok"]
     summary.n_errors = len(summary.errors)
     shas = {i.sha256 for i in ok}

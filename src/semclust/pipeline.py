@@ -6,12 +6,14 @@ and chained by :func:`execute_run`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from .adaptive import settings_for
 from .cluster import create_clusterer, membership_strength
 from .config import RunConfig
 from .errors import SemclustError
@@ -29,8 +31,19 @@ OUTPUT_COLUMNS = ("cluster", "probability", "description", "centroid_distance", 
 EXEMPLAR_SHARE = 0.10  # zhang-leung §4.3: exemplars come from the 10% nearest the centroid
 
 
+def adapt_to_size(config: RunConfig, n: int) -> RunConfig:
+    """``config`` with the reducer and clusterer its preset picks for ``n`` items filled in (logged)."""
+    if config.reducer is not None and config.clusterer is not None:
+        return config
+    chosen = settings_for(n, config.preset, config.reducer, config.clusterer)
+    log.info("settings for %d items (preset %s): %s + %s; %s", n, config.preset, chosen.reducer,
+             chosen.clusterer, chosen.reason)
+    return dataclasses.replace(config, reducer=chosen.reducer, clusterer=chosen.clusterer)
+
+
 def reduce_and_cluster(X: np.ndarray, config: RunConfig, reducer=None, clusterer=None):
     """Labels (-1 = outlier), membership strengths and the reduced matrix for ``X``."""
+    config = adapt_to_size(config, len(X))
     reducer = reducer if reducer is not None else create_reducer(config.reducer, random_state=config.seed)
     clusterer = clusterer if clusterer is not None else create_clusterer(config.clusterer, random_state=config.seed)
     n_components = getattr(reducer, "n_components", None)
@@ -124,6 +137,7 @@ def cluster_run(study: StudyData, config: RunConfig, *, reducer=None, clusterer=
         ids, X = route_features(study, config, progress)
         if len(ids) < 3:
             raise SemclustError(f"only {len(ids)} items can be embedded on the {config.route} route; at least 3 are needed")
+        config = adapt_to_size(config, len(X))
         log.info("clustering %d items with %s + %s", len(X), config.reducer, config.clusterer)
         fit = _fit(X, config, reducer, clusterer)
         labels, probabilities, reduced, fitted, model = fit.labels, fit.probabilities, fit.reduced, fit.fitted, fit.model

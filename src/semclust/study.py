@@ -165,7 +165,7 @@ class Study:
             texts = texts.where(texts != "", pd.NA)
             texts[items["status"] != "ok"] = pd.NA
             return pd.Series(texts.to_numpy(), index=items["id"], name="description", dtype="string")
-        usable = items[items["status"] == "ok"]
+        usable = items[(items["status"] == "ok") & items["sha256"].notna()]
         keys = {sha: source.key(sha) for sha in usable["sha256"].unique()}
         found = self.store.get_many(list(keys.values()))
         text_by_sha = {sha: found[k].text for sha, k in keys.items() if k in found and found[k].status == "ok"}
@@ -180,7 +180,7 @@ class Study:
         reasons = pd.Series("no description", index=items.index, dtype="string")
         reasons[items["status"] != "ok"] = "unreadable image: " + items["error"].fillna("")
         if source.column is None:
-            usable = items[items["status"] == "ok"]
+            usable = items[(items["status"] == "ok") & items["sha256"].notna()]
             keys = {sha: source.key(sha) for sha in usable["sha256"].unique()}
             found = self.store.get_many(list(keys.values()))
             for item_id, sha in usable["sha256"].items():
@@ -200,16 +200,22 @@ class Study:
             backend = create_text_embedder(embedder, **({"progress": progress} if embedder.startswith("st") else {}))
         if getattr(backend, "corpus_dependent", False):
             return backend.embed_texts(texts)
-        hashes = [text_hash(t) for t in texts]
-        cached = self.store.get_vectors("text_embeddings", embedder, hashes)
-        missing = list(dict.fromkeys(h for h in hashes if h not in cached))
-        if missing:
+        hashes = pd.Index([text_hash(t) for t in texts])
+        found, matrix = self.store.get_matrix("text_embeddings", embedder, hashes)
+        missing = hashes[~found].unique()
+        if len(missing):
             first_text = dict(zip(hashes, texts, strict=True))
-            vectors = backend.embed_texts([first_text[h] for h in missing])
-            self.store.put_vectors("text_embeddings", embedder, missing, vectors)
-            cached.update(zip(missing, vectors, strict=True))
+            vectors = np.asarray(backend.embed_texts([first_text[h] for h in missing]), dtype=np.float32)
+            self.store.put_vectors("text_embeddings", embedder, list(missing), vectors)
+            if found.any() and matrix.shape[1] != vectors.shape[1]:
+                raise SemclustError(f"{embedder}: cached vectors have {matrix.shape[1]} dimensions, new ones "
+                                    f"{vectors.shape[1]}")
+            if not found.any():
+                matrix = np.zeros((len(hashes), vectors.shape[1]), dtype=np.float32)
+            rows = missing.get_indexer(hashes[~found])
+            matrix[~found] = vectors[rows]
         log.info("embedded %d texts (%d new)", len(texts), len(missing))
-        return np.vstack([cached[h] for h in hashes]).astype(np.float32)
+        return matrix
 
     def image_embedder(self, spec: str, weights: str | None = None):
         """The image backend for ``spec`` (built once per study object: loading weights is slow)."""
@@ -226,7 +232,7 @@ class Study:
         from .image_embed import embed_paths
 
         items = self.items()
-        usable = items[items["status"] == "ok"]
+        usable = items[(items["status"] == "ok") & items["sha256"].notna()]
         if usable.empty:
             raise SemclustError("the study has no readable images")
         backend = self.image_embedder(spec, weights)

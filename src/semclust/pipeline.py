@@ -261,7 +261,7 @@ def label_run(run: Run, *, top_k: int | None = None, method: str | None = None,
         "keywords": [keywords.keywords_for(c) for c in order],
     })
     run.config.update(top_k=top_k, keyword_method=method, extra_stop_words=list(extra))
-    run.save()
+    run.save_labels()
     return run
 
 

@@ -145,9 +145,7 @@ def cluster_run(study: StudyData, config: RunConfig, *, reducer=None, clusterer=
     distance, exemplar = exemplar_flags(reduced, labels)
     source = _description_source(study)
     descriptions = study.descriptions(source) if source else pd.Series(dtype="string")
-    reasons = study.description_failures(source) if source else pd.Series(dtype="string")
-    if config.route != "text":
-        reasons = pd.Series("not embedded on this route", index=study.items()["id"], dtype="string")
+    reasons = unclustered_reasons(study, source, config)
     assignments = build_assignments(study.items(), ids, labels, probabilities, descriptions, reasons,
                                     distance, exemplar, fitted)
     config_dict = config.to_dict() | used_description(config, source)
@@ -213,6 +211,26 @@ def used_description(config: RunConfig, source) -> dict:
                           "describe with it first, or leave prompt unset")
     names = [name for name, text in PRESETS.items() if text == source.prompt]
     return {"describer": spec, "prompt": names[0] if names else source.prompt}
+
+
+def unclustered_reasons(study: StudyData, source, config: RunConfig) -> pd.Series:
+    """Why each item would not be clustered, by id: its own reason on every route.
+
+    An unreadable image keeps its ingest error and a failed or refused description its
+    describer's reason; "not embedded on the ROUTE route" is only the last resort.
+    """
+    uses_descriptions = config.route in ("text", "concat", "labels") or (
+        config.route == "clip" and config.text_column is None)
+    if source is not None and uses_descriptions:
+        return study.description_failures(source)
+    items = study.items().set_index("id")
+    reasons = pd.Series(f"not embedded on the {config.route} route", index=items.index, dtype="string")
+    unreadable = items["status"] != "ok"
+    reasons[unreadable] = "unreadable image: " + items.loc[unreadable, "error"].fillna("")
+    if config.route == "clip" and config.text_column in items.columns:
+        texts = items[config.text_column].astype("string").str.strip()
+        reasons[~unreadable & (texts.isna() | (texts == "")).to_numpy()] = f"no text in column {config.text_column!r}"
+    return reasons
 
 
 def _description_source(study: StudyData):

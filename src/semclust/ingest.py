@@ -8,6 +8,7 @@ cannot be used are recorded with the reason and skipped, never a crash.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +42,7 @@ class IngestSummary:
     n_unique_images: int = 0
     n_exact_duplicates: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)  # (id, reason)
+    replaced: list[tuple[str, str]] = field(default_factory=list)  # (id, what changed) of ids seen before
     near_duplicates: list[tuple[str, str, int]] = field(default_factory=list)  # (id_a, id_b, bits)
 
 
@@ -184,10 +186,49 @@ def ingest(
         else:
             old = known[path]
             items.append(ItemRow(record["id"], position, path, old.sha256, old.status, old.error, meta))
+    replaced = replaced_versions(existing, items)
+    store.put_item_versions(replaced)
     store.put_items(items)
     for column, matrix in vectors.items():
         save_item_vectors(store.folder, f"column:{column}", table["id"], matrix)
-    return _summarise(store, items, near_duplicate_bits)
+    summary = _summarise(store, items, near_duplicate_bits)
+    summary.replaced = [(old.id, change) for old, change in replaced]
+    return summary
+
+
+def replaced_versions(existing: list[ItemRow], items: list[ItemRow]) -> list[tuple[ItemRow, str]]:
+    """The earlier version of every id this ingest changes, with what changed.
+
+    Re-ingesting an id keeps its earlier version (the store's ``item_versions``; its image
+    row and descriptions stay too, being keyed by content) and warns, instead of silently
+    replacing it.
+    """
+    before = {row.id: row for row in existing}
+    replaced = []
+    for new in items:
+        old = before.get(new.id)
+        if old is None:
+            continue
+        changes = []
+        if old.path != new.path:
+            changes.append(f"image {old.path or '(none)'} -> {new.path or '(none)'}")
+        if old.sha256 != new.sha256:
+            changes.append("image content")
+        if old.status != new.status:
+            changes.append(f"status {old.status} -> {new.status}")
+        columns = sorted(c for c in set(old.meta) | set(new.meta)
+                         if _as_json(old.meta.get(c)) != _as_json(new.meta.get(c)))
+        if columns:
+            changes.append("columns " + ", ".join(columns))
+        if changes:
+            replaced.append((old, "; ".join(changes)))
+    for old, change in replaced:
+        log.warning("id %s was in the study already; now changed: %s (the earlier version is kept)", old.id, change)
+    return replaced
+
+
+def _as_json(value) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def split_vector_columns(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:

@@ -67,6 +67,13 @@ def _print_ingest(summary) -> None:
         console.print(f"  skipped [yellow]{item_id}[/]: {reason}", markup=True, highlight=False)
     if len(summary.errors) > 10:
         console.print(f"  ... and {len(summary.errors) - 10} more (all in skipped.csv)")
+    if summary.replaced:
+        console.print(f"[yellow]{len(summary.replaced)} id(s) were in the study already and changed[/] "
+                      "(earlier versions kept in the study's item_versions table):")
+        for item_id, change in summary.replaced[:10]:
+            console.print(f"  {item_id}: {change}", markup=False, highlight=False)
+        if len(summary.replaced) > 10:
+            console.print(f"  ... and {len(summary.replaced) - 10} more")
 
 
 def _print_describe(summary) -> None:

@@ -94,6 +94,20 @@ class StudyStore:
             ),
         )
 
+    def put_item_versions(self, versions: Iterable[tuple[ItemRow, str]]) -> None:
+        """Keep the earlier version of items a re-ingest replaces, with what changed."""
+        stamp = now_iso()
+        self._executemany(
+            "INSERT INTO item_versions (id, replaced_at, path, sha256, status, error, meta, change)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            ((i.id, stamp, i.path, i.sha256, i.status, i.error, json.dumps(i.meta, default=str), change)
+             for i, change in versions),
+        )
+
+    def item_versions(self) -> pd.DataFrame:
+        """Earlier versions of re-ingested ids, oldest first."""
+        return pd.read_sql_query("SELECT * FROM item_versions ORDER BY replaced_at, rowid", self._conn)
+
     def put_images(self, images: Iterable[ImageRow]) -> None:
         self._executemany(
             "INSERT OR IGNORE INTO images (sha256, phash, width, height, format, n_bytes)"

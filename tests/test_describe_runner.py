@@ -29,7 +29,7 @@ from semclust.describe import (
 from semclust.describe.errors import parse_retry_after
 from semclust.describe.ratelimit import Throttle
 from semclust.describe.refusal import detect_refusal
-from semclust.errors import SemclustError, UnknownBackendError
+from semclust.errors import UnknownBackendError
 
 PROMPT = PRESETS["connotative"]
 
@@ -261,12 +261,15 @@ def test_bad_item_is_named(describer, images):
         run([images[0], ("", "x.png")], describer, MemoryCache())
 
 
-def test_sync_wrapper_refuses_a_running_loop(describer, images):
-    async def inside_loop():
-        run(images[:1], describer, MemoryCache())
+def test_sync_wrapper_works_inside_a_running_loop(describer, images):
+    """As in a Jupyter cell: the blocking call runs on its own loop in a worker thread."""
+    cache = MemoryCache()
 
-    with pytest.raises(SemclustError, match="adescribe_images"):
-        asyncio.run(inside_loop())
+    async def inside_loop():
+        return run(images[:2], describer, cache)
+
+    summary = asyncio.run(inside_loop())
+    assert summary.ok == 2 and len(cache.records) == 2
 
 
 @pytest.mark.parametrize(

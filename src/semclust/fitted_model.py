@@ -33,6 +33,9 @@ FULL_FIT_CHECK_MAX = 20_000
 #: An assigned item farther from its nearest centroid than this quantile of the fitted items'
 #: own centroid distances counts as "far" in the drift report.
 FAR_QUANTILE = 0.95
+#: Drift warnings (see :func:`drift_warning`).
+FAR_WARNING = 0.25
+OUTLIER_WARNING = 0.15
 
 MODEL_FOLDER = "model"
 MODEL_FILE = "model.joblib"
@@ -172,22 +175,46 @@ def assign(model: FittedModel, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     return renumber(raw, model.label_map), np.asarray(strengths, dtype=float), reduced
 
 
-def drift(model: FittedModel, labels: np.ndarray, X: np.ndarray) -> dict:
-    """How far new items (embeddings ``X``, labels as assigned) sit from the run: the share that
-    land as outliers, and the share farther from every centroid than 95% of the fitted items
-    are from their own."""
-    labels = np.asarray(labels)
-    if len(labels) == 0 or len(model.centroids) == 0:
-        return {"n_new": int(len(labels)), "outlier_share": float("nan"), "far_share": float("nan")}
+def far_from_run(model: FittedModel, X: np.ndarray) -> np.ndarray:
+    """True where an item (embedding row) is farther from every centroid than 95% of the fitted
+    items are from their own."""
     from sklearn.metrics import pairwise_distances_argmin_min
 
+    if len(model.centroids) == 0:
+        return np.ones(len(X), dtype=bool)
     _, nearest = pairwise_distances_argmin_min(np.asarray(X, dtype=np.float32), model.centroids)
+    return nearest > model.far_distance
+
+
+def drift(model: FittedModel, labels: np.ndarray, X: np.ndarray) -> dict:
+    """How far new items (embeddings ``X``, labels as assigned) sit from the run: the share that
+    land as outliers, and the share far from every centroid (:func:`far_from_run`)."""
+    labels = np.asarray(labels)
+    if len(labels) == 0:
+        return {"n_new": 0, "outlier_share": float("nan"), "far_share": float("nan")}
     return {
         "n_new": int(len(labels)),
         "outlier_share": float(np.mean(labels < 0)),
-        "far_share": float(np.mean(nearest > model.far_distance)),
+        "far_share": float(np.mean(far_from_run(model, X))),
         "far_distance": model.far_distance,
     }
+
+
+def drift_warning(report: dict, run_outlier_share: float) -> str | None:
+    """A sentence when new items differ from the run's: many more outliers, or many far items.
+
+    By construction 5% of the run's own items are "far"; five times that (25%) is a warning,
+    as is an outlier share 15 points above the run's.
+    """
+    problems = []
+    if report["n_new"] and report["far_share"] > FAR_WARNING:
+        problems.append(f"{report['far_share']:.0%} of the new items are far from every cluster "
+                        f"(5% of the run's own items are)")
+    if report["n_new"] and report["outlier_share"] > run_outlier_share + OUTLIER_WARNING:
+        problems.append(f"{report['outlier_share']:.0%} land as outliers (the run has {run_outlier_share:.0%})")
+    if not problems:
+        return None
+    return "the new data drift from the run's: " + "; ".join(problems) + ". Consider clustering again."
 
 
 def save_model(model: FittedModel, run_folder: Path) -> Path | None:

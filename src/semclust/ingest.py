@@ -53,8 +53,13 @@ class _Probe:
     error: str | None
 
 
-def read_input(source: str | Path) -> pd.DataFrame:
-    """Rows ``id``, ``image`` (absolute path) and the user's own columns, in input order."""
+def read_input(source: str | Path | pd.DataFrame) -> pd.DataFrame:
+    """Rows ``id``, ``image`` (absolute path) and the user's own columns, in input order.
+
+    A DataFrame is read like a CSV whose relative image paths start at the working directory.
+    """
+    if isinstance(source, pd.DataFrame):
+        return _normalise_table(source.copy(), Path.cwd(), "the DataFrame")
     source = Path(source).expanduser()
     if source.is_dir():
         return _scan_folder(source)
@@ -142,7 +147,7 @@ def probe_file(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> _Probe:
 
 def ingest(
     store: StudyStore,
-    source: str | Path,
+    source: str | Path | pd.DataFrame,
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     near_duplicate_bits: int = 4,

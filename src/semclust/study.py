@@ -8,9 +8,10 @@ continue from the CLI or from Python.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -72,14 +73,75 @@ class Study:
         self.close()
 
     # --- ingest -----------------------------------------------------------
-    def ingest(self, source: str | Path, **options) -> IngestSummary:
-        """Add a folder of images or a CSV/Parquet table with an ``image`` column."""
+    def ingest(self, source: str | Path | pd.DataFrame, **options) -> IngestSummary:
+        """Add a folder of images or a CSV/Parquet table (or DataFrame) with an ``image`` column."""
         summary = ingest(self.store, source, **options)
-        self.store.set_state("input", str(Path(source).resolve()))
+        self.store.set_state("input", "a DataFrame" if isinstance(source, pd.DataFrame) else str(Path(source).resolve()))
         pd.DataFrame(summary.near_duplicates, columns=["id_a", "id_b", "phash_distance"]).to_csv(
             self.folder / "near_duplicates.csv", index=False)
         pd.DataFrame(summary.errors, columns=["id", "reason"]).to_csv(self.folder / "skipped.csv", index=False)
         return summary
+
+    def add(self, data, *, image: str | None = None, id: str | None = None, text: str | None = None,
+            progress: bool = True, **options) -> IngestSummary:
+        """Add items from a pandas or polars DataFrame, a folder of images, or a CSV/Parquet file.
+
+        ``image`` names the column of image paths (relative ones start at the working
+        directory for a DataFrame, at the file's folder for a file), ``id`` the column of item
+        ids (default: the DataFrame's index when it is not a plain 0..n-1 range, else
+        ``row<N>`` numbered after the study's items), and ``text`` a column of text to cluster
+        (a description you already have, or the post text of items without images); when the
+        study has no descriptions yet, ``text`` becomes its description source.
+        Other columns are kept and carried to every output.
+        """
+        if isinstance(data, str | Path) and image is None and id is None:
+            summary = self.ingest(data, progress=progress, **options)
+        else:
+            summary = self.ingest(self.as_table(data, image=image, id=id), progress=progress, **options)
+        if text is not None:
+            if text not in self.items().columns:
+                raise SemclustError(f"text={text!r}: the input has no such column")
+            if self.store.get_state("description_source") is None:
+                self.describe(f"{COLUMN_PREFIX}{text}")
+        return summary
+
+    def as_table(self, data, *, image: str | None = None, id: str | None = None) -> pd.DataFrame:
+        """``data`` as a pandas table with ``id`` and ``image`` columns named as ingest expects."""
+        if isinstance(data, str | Path):
+            from .ingest import read_input
+
+            source = Path(data).expanduser()
+            if source.is_dir() or (image is None and id is None):
+                return read_input(source)
+            raw = (pd.read_csv(source, dtype=str, keep_default_na=False) if source.suffix.lower() == ".csv"
+                   else pd.read_parquet(source))
+            if image in raw.columns:  # relative paths start at the file's folder, as in ingest
+                raw[image] = [str((source.parent / str(v)).resolve()) if str(v) else "" for v in raw[image]]
+            return self.as_table(raw, image=image, id=id)
+        if not isinstance(data, pd.DataFrame):
+            if not hasattr(data, "to_pandas"):
+                raise SemclustError(f"cannot add a {type(data).__name__}: give a DataFrame, a folder or a file")
+            data = data.to_pandas()  # polars (and pyarrow tables)
+        table = data.copy()
+        for role, column in (("image", image), ("id", id)):
+            if column is None:
+                continue
+            if column not in table.columns:
+                raise SemclustError(f"{role}={column!r}: the DataFrame has no such column "
+                                    f"(columns: {', '.join(map(str, table.columns))})")
+            if column != role:
+                if role in table.columns:
+                    raise SemclustError(f"the DataFrame has both a {role!r} column and {role}={column!r}; "
+                                        f"rename one of them")
+                table = table.rename(columns={column: role})
+        if "id" not in table.columns:
+            named = not isinstance(table.index, pd.RangeIndex) or any(n is not None for n in table.index.names)
+            if named:
+                table = table.reset_index(names="id") if table.index.nlevels == 1 else table.reset_index()
+            else:
+                start = len(self.store.items())
+                table.insert(0, "id", [f"row{start + i}" for i in range(len(table))])
+        return table.reset_index(drop=True)
 
     def items(self) -> pd.DataFrame:
         return self.store.items_frame()
@@ -123,6 +185,9 @@ class Study:
             return plan
         probe = description_key("", backend, prompt_text, options.max_side)
         self._set_source(DescriptionSource(probe.describer, probe.model, probe.prompt, probe.params))
+        # how to describe items added later (transform); the key is never in the options
+        self.store.set_state("describe_call", json.dumps({"describer": describer, "prompt": str(prompt),
+                                                          "options": asdict(options)}, default=str))
         items = list(zip(usable["sha256"], usable["image"], strict=True))
         if options.batch:
             from .describe.batch import BatchPolling, describe_in_batches
@@ -146,6 +211,20 @@ class Study:
         from .store.batches import batches_frame
 
         return batches_frame(self.store)
+
+    async def adescribe(self, describer: str, prompt: str = "connotative",
+                        options: DescribeOptions | None = None, progress: bool = True, dry_run: bool = False):
+        """:meth:`describe` for ``await`` (a notebook's loop stays free while the images are described)."""
+        return await asyncio.to_thread(self.describe, describer, prompt, options, progress, dry_run)
+
+    def _describe_new_items(self, progress: bool) -> None:
+        """Describe items added since the last ``describe`` with the same describer, prompt and options."""
+        raw = self.store.get_state("describe_call")
+        source = self.store.get_state("description_source")
+        if raw is None or source is None or json.loads(source)["describer"].startswith(COLUMN_PREFIX):
+            return
+        call = json.loads(raw)
+        self.describe(call["describer"], call["prompt"], DescribeOptions.from_dict(call["options"]), progress)
 
     def _set_source(self, source: DescriptionSource) -> None:
         self.store.set_state("description_source", json.dumps(source.__dict__))
@@ -205,8 +284,7 @@ class Study:
         missing = hashes[~found].unique()
         if len(missing):
             first_text = dict(zip(hashes, texts, strict=True))
-            vectors = np.asarray(backend.embed_texts([first_text[h] for h in missing]), dtype=np.float32)
-            self.store.put_vectors("text_embeddings", embedder, list(missing), vectors)
+            vectors = self._embed_and_store(backend, embedder, list(missing), [first_text[h] for h in missing])
             if found.any() and matrix.shape[1] != vectors.shape[1]:
                 raise SemclustError(f"{embedder}: cached vectors have {matrix.shape[1]} dimensions, new ones "
                                     f"{vectors.shape[1]}")
@@ -216,6 +294,19 @@ class Study:
             matrix[~found] = vectors[rows]
         log.info("embedded %d texts (%d new)", len(texts), len(missing))
         return matrix
+
+    def _embed_and_store(self, backend, embedder: str, keys: list[str], texts: list[str]) -> np.ndarray:
+        """Embed and cache ``texts``; a backend that yields batches (a paid API) has each batch
+        stored the moment it arrives, so a failure late in a long run loses only the batch in flight."""
+        if not hasattr(backend, "iter_batches"):
+            vectors = np.asarray(backend.embed_texts(texts), dtype=np.float32)
+            self.store.put_vectors("text_embeddings", embedder, keys, vectors)
+            return vectors
+        parts = []
+        for start, batch in backend.iter_batches(texts):
+            self.store.put_vectors("text_embeddings", embedder, keys[start : start + len(batch)], batch)
+            parts.append(np.asarray(batch, dtype=np.float32))
+        return np.vstack(parts)
 
     def image_embedder(self, spec: str, weights: str | None = None):
         """The image backend for ``spec`` (built once per study object: loading weights is slow)."""
@@ -261,9 +352,62 @@ class Study:
 
         return text_features(self, RunConfig(embedder=embedder), progress)
 
+    async def aembed(self, embedder: str = "st:all-MiniLM-L6-v2", progress: bool = True) -> tuple[pd.Index, np.ndarray]:
+        """:meth:`embed` for ``await``."""
+        return await asyncio.to_thread(self.embed, embedder, progress)
+
     # --- cluster, label, report -------------------------------------------
     def run(self, config: RunConfig, *, reducer=None, clusterer=None, progress: bool = True):
         """Embed, reduce, cluster, label and report the current descriptions as a new run."""
         from .pipeline import execute_run
 
-        return execute_run(self, config, reducer=reducer, clusterer=clusterer, progress=progress)
+        run = execute_run(self, config, reducer=reducer, clusterer=clusterer, progress=progress)
+        run.study = self
+        return run
+
+    def cluster(self, config: RunConfig | None = None, *, reducer=None, clusterer=None, progress: bool = True,
+                **settings):
+        """A new run from a :class:`RunConfig` and/or its settings as keywords (checked by name).
+
+        ``reducer``/``clusterer`` are names (``"umap:10:15"``) or scikit-learn-style estimators.
+
+        >>> run = study.cluster(clusterer="kmeans:12", seed=1)   # doctest: +SKIP
+        """
+        for name, value in (("reducer", reducer), ("clusterer", clusterer)):
+            if isinstance(value, str):
+                settings[name] = value
+        reducer = None if isinstance(reducer, str) else reducer
+        clusterer = None if isinstance(clusterer, str) else clusterer
+        if settings or config is None:
+            config = RunConfig.from_dict((config.to_dict() if config else {}) | settings)
+        return self.run(config, reducer=reducer, clusterer=clusterer, progress=progress)
+
+    def load_run(self, run_id: str = "latest"):
+        """A run of this study (``latest`` = the newest), ready to ``show`` and ``transform``."""
+        from .runs import Run
+
+        run = Run.load(self.folder, run_id)
+        run.study = self
+        return run
+
+    def transform(self, run, data, *, image: str | None = None, id: str | None = None,
+                  progress: bool = True) -> pd.DataFrame:
+        """Add ``data``'s items to the study and assign them to ``run``'s clusters without re-fitting.
+
+        Returns one row per new item: ``cluster`` (-1 = outlier), ``probability``,
+        ``far_from_clusters``, ``fitted`` (False: assigned), ``description``, ``note`` and the
+        input's columns; ``result.attrs["drift"]`` holds the shares of new items that land as
+        outliers or far from every cluster (a warning is logged when they are high).
+        """
+        from .transform import check_transformable, transform_items
+
+        check_transformable(run)
+        table = self.as_table(data, image=image, id=id)
+        self.ingest(table, progress=progress)
+        ids = pd.Index(table["id"].astype(str))
+        self._describe_new_items(progress)
+        recorded = run.config.get("source")
+        if recorded and recorded != self.description_source().__dict__:
+            raise SemclustError(f"the study's descriptions now come from {self.description_source().describer!r}, "
+                                f"not from the run's ({recorded['describer']!r}); describe with the run's describer first")
+        return transform_items(self, run, ids, progress)

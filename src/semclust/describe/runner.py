@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rich.progress import Progress, TaskID, TextColumn
 
-from ..errors import SemclustError
+from ..event_loop import run_sync
 from ..imageio import ImageReadError
 from ..progress import enabled, make_progress
 from .base import Describer, DescriptionCache
@@ -172,14 +172,7 @@ def describe_images(
     **kwargs,
 ) -> DescribeSummary:
     """Synchronous :func:`adescribe_images` for the CLI and scripts (same arguments)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(adescribe_images(items, describer, prompt, cache, **kwargs))
-    raise SemclustError(
-        "describe_images() cannot run inside an event loop (e.g. Jupyter); "
-        "use `await adescribe_images(...)` there"
-    )
+    return run_sync(adescribe_images(items, describer, prompt, cache, **kwargs))
 
 
 async def adescribe_images(

@@ -27,6 +27,7 @@ from ..describe.errors import RequestFailedError
 from ..describe.records import DescriptionKey, DescriptionRecord, canonical_params
 from ..describe.runner import RetryPolicy
 from ..errors import SemclustError
+from ..event_loop import run_sync
 from ..store import text_hash
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ def name_clusters(cache, run, namer: str, options: NamerOptions | None = None) -
     options = options or NamerOptions()
     prompts = cluster_prompts(run, options.exemplars)
     backend = create_describer(namer, **({"base_url": options.base_url} if options.base_url else {}))
-    answers = asyncio.run(_ask_all(backend, prompts, cache, options))
+    answers = run_sync(_ask_all(backend, prompts, cache, options))
     edits = []
     for cluster, text in answers.items():
         name, summary = parse_name(text)

@@ -22,7 +22,14 @@ if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
         f"needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)",
         allow_module_level=True,
     )
-webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (pip install selenium)")
+webdriver = pytest.importorskip(
+    "selenium.webdriver", reason="needs selenium (pip install selenium)"
+)
+from selenium.webdriver.common.by import By  # noqa: E402  (only once selenium is there)
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+__all__ = ["IMAGE_BOXES_JS", "By", "Keys", "WebDriverWait", "chromium", "overlaps", "serving"]
 
 
 @contextmanager

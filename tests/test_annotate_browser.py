@@ -113,7 +113,8 @@ def test_code_two_pairs_with_keys_and_mouse(served, browser, tmp_path):
     _wait_for_path(browser, "/code/ann/1")
     assert _progress(browser) == "0 of 4 done"
     loaded = browser.execute_script(
-        "return Array.from(document.images).map(i => i.complete && i.naturalWidth)"
+        "return Array.from(document.querySelectorAll('.images img'))"
+        ".map(i => i.complete && i.naturalWidth)"
     )
     assert loaded == [320, 320]  # both images of the pair arrived and decoded
 

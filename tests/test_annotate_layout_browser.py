@@ -7,15 +7,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from browser_support import IMAGE_BOXES_JS, chromium, overlaps, serving
 
+from browser_support import IMAGE_BOXES_JS, By, Keys, WebDriverWait, chromium, overlaps, serving
 from semclust import sampling
 from semclust.annotate import AnnotationStore, create_app, load_task
 from semclust.sampling_export import InterpretabilityTest, export_interpretability
-
-from selenium.webdriver.common.by import By  # noqa: E402  (after the skip in browser_support)
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 @pytest.fixture
@@ -79,7 +75,9 @@ def test_app_scales_small_images_to_their_box_and_shows_them_full_size(tmp_path,
         images = s.items().set_index("id")["image"]
     pairs = sampling.draw_pairs(images.index.tolist(), 2, random_state=0)
     prefix = tmp_path / "pairs"
-    sampling.export_pairs(pairs, images, prefix, sampling.Provenance("pairs", "s", None, 0), coders=["ann"])
+    sampling.export_pairs(
+        pairs, images, prefix, sampling.Provenance("pairs", "s", None, 0), coders=["ann"]
+    )
     with AnnotationStore(folder) as store:
         task = load_task(store, folder, prefix.with_name("pairs.csv"))
     driver = chromium(tmp_path / "profile")
@@ -111,7 +109,9 @@ def test_app_scales_small_images_to_their_box_and_shows_them_full_size(tmp_path,
                 "return [r.width, r.height, document.getElementById('viewer-image').src]"
             )
             assert big[0] > 1000 and big[1] > 700
-            assert big[2] == driver.find_elements(By.CSS_SELECTOR, ".images img")[1].get_attribute("src")
+            assert big[2] == driver.find_elements(By.CSS_SELECTOR, ".images img")[1].get_attribute(
+                "src"
+            )
             driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
             WebDriverWait(driver, 5).until(lambda d: viewer.get_attribute("open") is None)
             # shortcuts work again once the viewer is closed

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from rich.progress import TextColumn
 
-from ..errors import SemclustError
+from ..event_loop import run_sync
 from ..imageio import ImageReadError
 from ..progress import enabled, make_progress
 from .base import DescriptionCache
@@ -183,13 +183,8 @@ def describe_in_batches(
     ledger: BatchLedger,
     **kwargs: Any,
 ) -> DescribeSummary:
-    """Synchronous :func:`adescribe_in_batches` (same arguments)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(adescribe_in_batches(items, describer, prompt, cache, ledger, **kwargs))
-    raise SemclustError("describe_in_batches() cannot run inside an event loop; "
-                        "use `await adescribe_in_batches(...)` there")
+    """Synchronous :func:`adescribe_in_batches` (same arguments); works inside a running loop too."""
+    return run_sync(adescribe_in_batches(items, describer, prompt, cache, ledger, **kwargs))
 
 
 async def adescribe_in_batches(

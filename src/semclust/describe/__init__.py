@@ -35,6 +35,8 @@ from .runner import (
 describers = Registry("describer")
 describers.register("openai", "semclust.describe.openai_compat:OpenAIDescriber.from_spec")
 describers.register("ollama", "semclust.describe.ollama:OllamaDescriber.from_spec")
+describers.register("hf", "semclust.describe.hf:HFDescriber.from_spec")
+describers.register("vllm", "semclust.describe.vllm_backend:VLLMDescriber.from_spec")
 
 
 def create_describer(spec: str, **options: Any) -> Describer:

@@ -129,5 +129,35 @@ def test_bad_options(options, message):
 
 
 def test_too_many_folds():
-    with pytest.raises(EvaluationInputError, match="cannot split"):
+    with pytest.raises(EvaluationInputError, match="10-fold cross-validation needs at least 10") as caught:
         pair_scores_cv(_assignments(PRED), CODES.iloc[:8], n_splits=10)
+    assert "Found array" not in str(caught.value) and "n_splits" not in str(caught.value)
+
+
+def test_default_scores_all_coded_pairs_so_discarding_hard_images_does_not_pay():
+    # a run that makes every item it got wrong an outlier: perfect on the pairs it keeps
+    perfect = TRUE.copy()
+    discarding = np.where(RNG.random(N) < 0.4, -1, perfect)
+    kept = pair_scores(_assignments(discarding), CODES, outliers="exclude")
+    assert kept.precision == kept.recall == 1.0
+    every = pair_scores(_assignments(discarding), CODES)  # the default: all coded pairs
+    assert every == pair_scores(_assignments(discarding), CODES, outliers="different")
+    assert every.n_pairs == len(CODES) and every.recall < 0.7
+    assert every.f1 < pair_scores(_assignments(perfect), CODES).f1 == 1.0
+
+
+def test_evaluation_section_reports_both_forms_with_the_pairs_left_out():
+    from types import SimpleNamespace
+
+    from semclust.evaluate import EvaluateOptions, load_codes
+    from semclust.evaluate.sections import pair_score_section
+
+    run = SimpleNamespace(assignments=_assignments(PRED))
+    section = pair_score_section(run, load_codes(CODES), EvaluateOptions(), {})
+    result = section.data["by_dimension"]["same"]
+    every = pair_scores(_assignments(PRED), CODES, outliers="different")
+    clustered = pair_scores(_assignments(PRED), CODES, outliers="exclude")
+    assert result["scores"]["f1"] == pytest.approx(every.f1)
+    assert result["clustered_pairs"]["scores"]["f1"] == pytest.approx(clustered.f1)
+    assert result["clustered_pairs"]["n_left_out"] == every.n_pairs - clustered.n_pairs > 0
+    assert set(section.tables["scores"]["pairs"]) == {"all_pairs", "clustered_pairs"}

@@ -179,8 +179,12 @@ def pair_scores_cv(
     splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
     try:
         splits = list(splitter.split(np.zeros((len(coded), 1)), labels))
-    except ValueError as exc:  # too few pairs in a class for the folds
-        raise EvaluationInputError(f"cannot split the coded pairs into folds: {exc}") from exc
+    except ValueError:  # too few pairs in a class for the folds
+        together = int(labels.sum())
+        raise EvaluationInputError(
+            f"{n_splits}-fold cross-validation needs at least {n_splits} coded pairs judged together "
+            f"and {n_splits} judged apart; there are {together} and {len(labels) - together}"
+        ) from None
     folds = tuple(
         _score(truth.iloc[rows], predicted.iloc[rows], left_out.iloc[rows])
         for rows in (coded[test] for _, test in splits)

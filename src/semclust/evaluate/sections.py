@@ -12,6 +12,7 @@ imports this package, so importing it here would be circular.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,6 +42,8 @@ from .sdbw import PAPER_VARIANT
 if TYPE_CHECKING:
     from ..runs import Run
     from .codes import CodedPairs
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,11 @@ def evaluation_sections(run: Run, options: EvaluateOptions) -> dict[str, Section
 def coded_pair_sections(run: Run, options: EvaluateOptions) -> dict[str, Section]:
     """Grimmer-King quality, pair precision/recall/F1 and coder agreement from one codes file."""
     codes = _load_codes(options.codes, options.scale)
+    if not any(codes.frame[c].notna().any() for d in codes.dimensions for c in codes.coder_columns(d)):
+        log.warning("no pair is coded yet in %s: fill in its coder columns (or code it with "
+                    "`semclust annotate serve`); the pair sections evaluated before are kept as they were",
+                    options.codes)
+        return {}
     status = match_pairs(run.assignments, codes)
     pairs = codes.frame[["id_a", "id_b"]].assign(status=status.to_numpy())
     for dimension in codes.dimensions:

@@ -22,6 +22,7 @@ from semclust.grid_file import GridError, load_grid, parse_grid
 from semclust.grid_runner import run_grid
 from semclust.grid_scoring import ScoringOptions, best_setting
 from semclust.pipeline import cluster_run
+from semclust.routes import route_features
 from semclust.study import Study
 
 MIN_PAIRS = 20  # the demo study is small: 50/50 pairs would leave every quality unscored
@@ -121,7 +122,7 @@ def test_every_setting_runs_once_and_each_reduction_is_computed_once(study, monk
     }  # fmt: skip
     assert sorted(reductions) == ["pca:3", "pca:5"]
     assert len(clusterings) == 6
-    assert len(list((outcome.folder / "reductions").glob("*.npy"))) == 2 + 1  # + the row ids
+    assert len(list((outcome.folder / "reductions").glob("*.npy"))) == 2 + 2  # + ids, vectors
     assert len(list((outcome.folder / "settings").glob("*.json"))) == 6
     assert on_disk["error"].isna().all()
     # without codes only the code-free scores are filled in
@@ -187,12 +188,20 @@ def test_scores_equal_the_toolkit_on_a_normal_run_of_the_same_setting(study, cod
     for metric in ("precision", "recall", "f1"):
         assert row[metric] == pytest.approx(cv.mean[metric])
         assert row[f"{metric}_std"] == pytest.approx(cv.std[metric])
+    clustered = pair_scores_cv(run.assignments, codes_file, n_splits=5, random_state=0,
+                               outliers="exclude")  # fmt: skip
+    assert row["f1_clustered"] == pytest.approx(clustered.mean["f1"])
     labels = run.clustered()["cluster"].astype(int).to_numpy()
-    indices = internal_indices(run.reduced, labels, random_state=row["seed"])
+    # internal indices in the embedding space, which every reducer of the embedder shares
+    ids, vectors = route_features(study, setting.run_config(), progress=False)
+    vectors = vectors[ids.get_indexer(run.clustered()["id"])]
+    indices = internal_indices(vectors, labels, random_state=row["seed"])
     for name in ("silhouette", "davies_bouldin", "calinski_harabasz", "s_dbw"):
         assert row[name] == pytest.approx(indices[name])
+    own = internal_indices(run.reduced, labels, random_state=row["seed"])["silhouette"]
+    assert row["silhouette_reduced"] == pytest.approx(own)
     kept = labels >= 0
-    assert row["silhouette"] == pytest.approx(silhouette_score(run.reduced[kept], labels[kept]))
+    assert row["silhouette"] == pytest.approx(silhouette_score(vectors[kept], labels[kept]))
     assert row["n_clusters"] == len(set(labels[kept]))
     assert row["outlier_share"] == pytest.approx(np.mean(labels < 0))
 
@@ -356,3 +365,72 @@ def test_yaml_families_expand_like_the_paper_grid():
     assert (
         len([c for c in grid.clusterers if c.startswith("iterkmeans")]) == 12
     )  # Casas: 2 steps x 6 thresholds
+
+
+def test_only_a_setting_that_does_not_fit_is_skipped_other_errors_stop_the_grid(
+    study, monkeypatch, caplog
+):
+    from semclust.cluster import clusterers
+
+    def broken(args, **options):
+        class Broken:
+            def fit_predict(self, X):
+                raise ValueError("a bug, not a setting that does not fit")
+
+        return Broken()
+
+    monkeypatch.setitem(clusterers._factories, "broken", broken)
+    grid = _grid("bug", reducers=["pca:3"], clusterers=["kmeans:70", "broken", "kmeans:4"])
+    with caplog.at_level("ERROR", logger="semclust.grid_runner"), pytest.raises(ValueError):
+        run_grid(study, grid, n_jobs=1, progress=False, plots=False)
+    assert "Traceback" in caplog.text and "a bug, not a setting" in caplog.text
+    folder = grid_module.grid_folder(study.folder, "bug")
+    saved = pd.read_csv(folder / "results.csv")  # the setting that does not fit, recorded
+    assert saved["clusterer"].tolist() == ["kmeans:70"]
+    assert "n_clusters=70 needs at least 70 items" in saved["error"].iloc[0]
+
+
+def test_sigterm_stops_the_grid_and_its_workers(study, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    job = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("grid_sigterm_job.py")),
+         str(study.folder), str(pids)],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while len(list(pids.glob("*.pid"))) < 2 and time.monotonic() < deadline:
+        assert job.poll() is None, job.stderr.read()
+        time.sleep(0.2)
+    workers = [int(p.stem) for p in pids.glob("*.pid")]
+    assert len(workers) == 2
+    job.send_signal(signal.SIGTERM)
+    assert job.wait(timeout=60) != 0
+    assert "GridStopped" in job.stderr.read()
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in workers if _alive(pid)], "workers still running after SIGTERM"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os_stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return os_stat.split(")")[-1].split()[0] != "Z"  # a zombie has finished
+
+
+def test_iterative_kmeans_settings_keep_their_iteration_history(study):
+    grid = _grid("history", reducers=["pca:3"], clusterers={"iterkmeans": ITERKMEANS})
+    outcome = run_grid(study, grid, n_jobs=1, progress=False, plots=False)
+    setting_id = outcome.results["setting_id"].iloc[0]
+    history = pd.read_csv(outcome.folder / "settings" / f"{setting_id}.iterations.csv")
+    labels = np.load(outcome.folder / "settings" / f"{setting_id}.labels.npy")
+    assert history["clusters_kept"].sum() == labels.max() + 1
+    assert history["items_left"].iloc[0] == len(labels)

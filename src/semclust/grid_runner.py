@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,8 +53,21 @@ log = logging.getLogger(__name__)
 
 SETTING_COLUMNS = ["setting_id", "embedder", "route", "reducer", "clusterer", "seed"]
 COLUMNS = SETTING_COLUMNS + SCORE_COLUMNS
-#: Failures that end one setting (recorded in its row) but not the grid.
-SETTING_FAILURES = (SemclustError, ValueError)
+#: Part of every setting's id: settings scored by an older version are computed again.
+#: 2: internal indices in the embedding space, pair scores on all and on clustered pairs.
+SCORES_VERSION = 2
+
+
+class SettingDoesNotFit(SemclustError):
+    """A setting asks for more clusters, components or members than the data have.
+
+    The one failure that is recorded in the setting's row while the grid goes on; any
+    other error stops the grid with its traceback in the log.
+    """
+
+
+class GridStopped(KeyboardInterrupt):
+    """SIGTERM (e.g. from a job scheduler) reached the grid's main process."""
 
 
 @dataclass
@@ -88,6 +103,11 @@ def run_grid(
     one embedder at a time, then the clusterings; the main process writes each result as
     it arrives. Settings already in ``STUDY/grids/<name>/settings`` are skipped; those
     scored with other codes or options are rescored from their saved labels.
+
+    A setting that does not fit the data (:class:`SettingDoesNotFit`) is recorded with its
+    reason; any other error stops the grid, logged with its traceback. SIGTERM and Ctrl-C
+    stop the workers too (:class:`GridStopped` / ``KeyboardInterrupt``); finished settings
+    stay saved.
     """
     from .grid_plots import write_plots
 
@@ -106,9 +126,10 @@ def run_grid(
         grid.name, len(plan), len(plan) - len(todo), len(todo),
     )  # fmt: skip
     seconds: dict[str, float] = {}
-    n_reductions = _reduce_missing(study, folder, todo, n_jobs, progress, seconds)
-    with _timed(seconds, "cluster"):
-        _cluster_all(folder, todo, scorer, records, n_jobs, progress)
+    with _workers_stopped_on_exit(grid.name):
+        n_reductions = _reduce_missing(study, folder, todo, n_jobs, progress, seconds)
+        with _timed(seconds, "cluster"):
+            _cluster_all(folder, todo, scorer, records, n_jobs, progress)
     log.info(
         "grid %s: seconds per phase %s", grid.name, {k: round(v, 1) for k, v in seconds.items()}
     )
@@ -125,6 +146,42 @@ def run_grid(
         written,
         seconds,
     )
+
+
+@contextmanager
+def _workers_stopped_on_exit(name: str) -> Iterator[None]:
+    """Turn SIGTERM into :class:`GridStopped`; whatever ends the grid early ends its workers.
+
+    Without this a scheduler's SIGTERM kills only the main process and leaves the joblib
+    workers computing. An unexpected error is logged with its traceback before it stops
+    the grid.
+    """
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_stopped)
+    try:
+        yield
+    except KeyboardInterrupt:
+        _kill_workers()
+        raise
+    except Exception:
+        _kill_workers()
+        log.exception("grid %s stopped by an unexpected error", name)
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_stopped(signum: int, frame: Any) -> None:
+    raise GridStopped(f"stopped by {signal.Signals(signum).name}")
+
+
+def _kill_workers() -> None:
+    """Kill joblib's reusable loky workers (they would finish their tasks otherwise)."""
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=False, kill_workers=True)
 
 
 @contextmanager
@@ -155,7 +212,8 @@ def _plan(study: Study, grid: Grid) -> list[_Planned]:
     plan = []
     for s in grid.settings():
         reduction = digest(inputs[s.embedder], s.reducer, s.seed)
-        plan.append(_Planned(s, inputs[s.embedder], reduction, digest(reduction, s.clusterer)))
+        setting_id = digest(reduction, s.clusterer, SCORES_VERSION)
+        plan.append(_Planned(s, inputs[s.embedder], reduction, setting_id))
     return plan
 
 
@@ -193,18 +251,27 @@ def _plain(value: Any) -> Any:
 def _reduce_missing(
     study: Study, folder: Path, todo: list[_Planned], n_jobs: int, progress: bool, seconds: dict
 ) -> int:
-    """Compute the reductions ``todo`` needs that are not saved yet, one embedder at a time."""
+    """Compute the reductions ``todo`` needs that are not saved yet, one embedder at a time.
+
+    Each embedder's vectors are saved too (``<input_id>.features.npy``): every setting is
+    scored in that common space, whatever its reducer.
+    """
     from joblib import Parallel, delayed
 
     missing: dict[str, dict[str, Setting]] = {}
     for p in todo:
+        missing.setdefault(p.input_id, {})
         if not (folder / "reductions" / f"{p.reduction_id}.npy").exists():
-            missing.setdefault(p.input_id, {})[p.reduction_id] = p.setting
+            missing[p.input_id][p.reduction_id] = p.setting
+    settings = {p.input_id: p.setting for p in todo}
     for input_id, reductions in missing.items():
-        first = next(iter(reductions.values()))
+        if not reductions and (folder / "reductions" / f"{input_id}.features.npy").exists():
+            continue
+        first = settings[input_id]
         with _timed(seconds, "embed"):
             ids, X = _features(study, first, progress)
         np.save(folder / "reductions" / f"{input_id}.ids.npy", np.asarray(ids, dtype=str))
+        np.save(folder / "reductions" / f"{input_id}.features.npy", np.asarray(X, np.float32))
         log.info("%s: %d reductions of %d x %d", first.embedder.spec, len(reductions), *X.shape)
         with _timed(seconds, "reduce"):
             Parallel(n_jobs=n_jobs)(
@@ -226,11 +293,9 @@ def _reduce(X: np.ndarray, spec: str, seed: int, folder: Path, reduction_id: str
     start = time.perf_counter()
     try:
         reducer = create_reducer(spec, random_state=seed)
-        n_components = getattr(reducer, "n_components", None)
-        if isinstance(n_components, int) and n_components >= len(X):
-            raise SemclustError(f"{spec}: {n_components} components need more than {len(X)} items")
+        check_fits(reducer, spec, X)
         reduced = np.asarray(reducer.fit_transform(X), dtype=np.float32)
-    except SETTING_FAILURES as exc:
+    except SettingDoesNotFit as exc:
         meta["error"] = f"{spec}: {exc}"
         log.warning("reduction failed: %s", meta["error"])
     meta["seconds"] = time.perf_counter() - start
@@ -251,7 +316,8 @@ def _cluster_all(
 
     planned = {p.setting_id: p for p in todo}
     jobs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-        delayed(_cluster)(folder / "reductions", p.reduction_id, p.setting_id, p.setting.clusterer, p.setting.seed)
+        delayed(_cluster)(folder / "reductions", p.input_id, p.reduction_id, p.setting_id,
+                          p.setting.clusterer, p.setting.seed, folder / "settings")
         for p in todo
     )  # fmt: skip
     for outcome in track(jobs, len(todo), "grid settings", progress):
@@ -266,8 +332,28 @@ def _cluster_all(
         records[p.setting_id] = record
 
 
-def _cluster(reductions: Path, reduction_id: str, setting_id: str, spec: str, seed: int) -> dict:
-    """Worker: cluster one saved reduction and compute the internal indices."""
+def check_fits(estimator: Any, spec: str, X: np.ndarray) -> None:
+    """Raise :class:`SettingDoesNotFit` when ``estimator`` asks for more than ``X`` holds."""
+    n, dim = X.shape
+    n_components = getattr(estimator, "n_components", None)
+    if isinstance(n_components, int) and n_components >= n:
+        raise SettingDoesNotFit(f"{spec}: {n_components} components need more than {n} items")
+    if isinstance(n_components, int) and n_components > dim:
+        raise SettingDoesNotFit(f"{spec}: {n_components} components from {dim} dimensions")
+    for name in ("n_clusters", "min_cluster_size"):
+        wanted = getattr(estimator, name, None)
+        if isinstance(wanted, int) and wanted > n:
+            raise SettingDoesNotFit(f"{spec}: {name}={wanted} needs at least {wanted} items, not {n}")
+
+
+def _cluster(reductions: Path, input_id: str, reduction_id: str, setting_id: str, spec: str,
+             seed: int, settings: Path) -> dict:  # fmt: skip
+    """Worker: cluster one saved reduction; internal indices in the embedding space.
+
+    The indices are computed on the embedder's vectors, the space every setting of that
+    embedder shares, so that reducers can be compared; ``silhouette_reduced`` (in the
+    setting's own reduced space) is kept beside them but favours UMAP by construction.
+    """
     from .evaluate.internal import INDEX_NAMES, internal_indices
 
     meta = json.loads((reductions / f"{reduction_id}.json").read_text())
@@ -277,17 +363,22 @@ def _cluster(reductions: Path, reduction_id: str, setting_id: str, spec: str, se
         return result
     X = np.load(reductions / f"{reduction_id}.npy")
     start = time.perf_counter()
+    clusterer = create_clusterer(spec, random_state=seed)
     try:
-        labels = np.asarray(
-            create_clusterer(spec, random_state=seed).fit_predict(X), dtype=np.int32
-        )
-    except SETTING_FAILURES as exc:
-        log.warning("setting failed: %s: %s", spec, exc)
-        return result | {"error": f"{spec}: {exc}"}
+        check_fits(clusterer, spec, X)
+    except SettingDoesNotFit as exc:
+        return result | {"error": str(exc)}
+    labels = np.asarray(clusterer.fit_predict(X), dtype=np.int32)
+    history = getattr(clusterer, "history_", None)
+    if isinstance(history, pd.DataFrame):  # iterative k-means: the rounds behind Casas Fig. 6
+        history.to_csv(settings / f"{setting_id}.iterations.csv", index=False)
     result["cluster_seconds"] = time.perf_counter() - start
-    indices = internal_indices(X, labels, random_state=seed)
+    features = np.load(reductions / f"{input_id}.features.npy", mmap_mode="r")
+    indices = internal_indices(features, labels, random_state=seed)
+    reduced = internal_indices(X, labels, random_state=seed)
     result["score_seconds"] = time.perf_counter() - start - result["cluster_seconds"]
     result |= {name: indices[name] for name in INDEX_NAMES}
+    result["silhouette_reduced"] = reduced["silhouette"]
     result["notes"] = sorted(set(indices["reasons"].values()))
     return result | {"labels": labels}
 

@@ -1,9 +1,12 @@
 """How each setting of a grid is scored, and which setting is best.
 
-Without codes a setting gets its counts and the internal indices; with coded pairs also
-Grimmer-King quality per graded dimension and cross-validated pair precision/recall/F1,
-computed with the same functions as ``semclust evaluate``. :func:`best_setting` ranks the
-results table by one criterion.
+Without codes a setting gets its counts and the internal indices, computed in the
+embedder's space (the one space all reducers of that embedder share; ``silhouette_reduced``
+is the setting's own reduced space, which favours UMAP by construction). With coded pairs
+also Grimmer-King quality per graded dimension and cross-validated pair precision/recall/F1
+on all coded pairs (``f1``; an outlier is apart from everything) and on clustered pairs
+only (``f1_clustered``, with ``pairs_left_out``), computed with the same functions as
+``semclust evaluate``. :func:`best_setting` ranks the results table by one criterion.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ CRITERIA = {
     "connotative": True,
     "denotative": True,
     "f1": True,
+    "f1_clustered": True,
     "silhouette": True,
+    "silhouette_reduced": True,
     "calinski_harabasz": True,
     "s_dbw": False,
     "davies_bouldin": False,
@@ -38,10 +43,11 @@ CRITERIA = {
 DEFAULT_CRITERIA = ("connotative", "f1", "denotative", "silhouette")
 SCORE_COLUMNS = [
     "n_clustered", "n_clusters", "outlier_share",
-    "silhouette", "davies_bouldin", "calinski_harabasz", "s_dbw",
+    "silhouette", "davies_bouldin", "calinski_harabasz", "s_dbw", "silhouette_reduced",
     "connotative", "connotative_n_same", "connotative_n_diff",
     "denotative", "denotative_n_same", "denotative_n_diff",
     "precision", "recall", "f1", "precision_std", "recall_std", "f1_std", "pair_judgement",
+    "precision_clustered", "recall_clustered", "f1_clustered", "pairs_left_out",
     "reduce_seconds", "cluster_seconds", "score_seconds", "notes", "error",
 ]  # fmt: skip
 TEXT_COLUMNS = ("pair_judgement", "notes", "error")
@@ -69,6 +75,7 @@ CODE_SCORES = (
     "connotative", "connotative_n_same", "connotative_n_diff",
     "denotative", "denotative_n_same", "denotative_n_diff",
     "precision", "recall", "f1", "precision_std", "recall_std", "f1_std", "pair_judgement",
+    "precision_clustered", "recall_clustered", "f1_clustered", "pairs_left_out",
     "n_clustered", "n_clusters", "outlier_share", "code_notes",
 )  # fmt: skip
 
@@ -130,7 +137,7 @@ def pair_judgement(codes: CodedPairs, options: ScoringOptions) -> tuple[str, flo
 
 def code_scores(assignments: pd.DataFrame, codes: CodedPairs, options: ScoringOptions) -> dict:
     """Grimmer-King quality per graded dimension and cross-validated pair precision/recall/F1."""
-    from .evaluate import EvaluationInputError, grimmer_king, pair_scores_cv
+    from .evaluate import EvaluationInputError, grimmer_king, pair_scores, pair_scores_cv
     from .evaluate.codes import GRADED_DIMENSIONS
 
     scores: dict[str, Any] = {}
@@ -143,15 +150,24 @@ def code_scores(assignments: pd.DataFrame, codes: CodedPairs, options: ScoringOp
         notes += [f"{d}: {q.reason}"] if q.reason else []
     dimension, threshold = pair_judgement(codes, options)
     scores["pair_judgement"] = dimension if threshold is None else f"{dimension}>={threshold:g}"
+    settings = {"dimension": dimension, "threshold": threshold}
     try:
-        cv = pair_scores_cv(
+        every = pair_scores_cv(
             assignments, codes, n_splits=options.folds, random_state=options.fold_seed,
-            dimension=dimension, threshold=threshold,
+            outliers="different", **settings,
+        )  # fmt: skip
+        clustered = pair_scores_cv(
+            assignments, codes, n_splits=options.folds, random_state=options.fold_seed,
+            outliers="exclude", **settings,
         )  # fmt: skip
     except EvaluationInputError as exc:
         notes.append(f"pairs: {exc}")
     else:
-        scores |= cv.mean | {f"{m}_std": v for m, v in cv.std.items()}
+        scores |= every.mean | {f"{m}_std": v for m, v in every.std.items()}
+        scores |= {f"{m}_clustered": v for m, v in clustered.mean.items()}
+        scores["pairs_left_out"] = pair_scores(
+            assignments, codes, outliers="exclude", **settings
+        ).n_excluded - pair_scores(assignments, codes, outliers="different", **settings).n_excluded
     return scores | {"code_notes": notes}
 
 

@@ -46,7 +46,7 @@ class DescriptionSource:
         return DescriptionKey(sha256, self.describer, self.model, self.prompt, self.params)
 
 
-def _backend_options(options: DescribeOptions) -> dict:
+def backend_options(options: DescribeOptions) -> dict:
     """The options a describer factory takes, leaving out those not set (each backend checks its own)."""
     names = ("base_url", "temperature", "max_tokens", "per_server", "device", "dtype")
     return {name: getattr(options, name) for name in names if getattr(options, name) is not None}
@@ -175,7 +175,7 @@ class Study:
                                 "without images use --describer column:NAME (their text)")
         options = options or DescribeOptions()
         prompt_text = resolve_prompt(prompt)
-        backend = create_describer(describer, **_backend_options(options))
+        backend = create_describer(describer, **backend_options(options))
         sizes = self.store.images_frame().set_index("sha256")[["width", "height"]]
         sizes = sizes.reindex(usable["sha256"]).fillna(options.max_side or 512).astype(int)
         plan = plan_describe(list(zip(usable["sha256"], sizes["width"], sizes["height"], strict=True)),

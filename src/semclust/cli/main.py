@@ -342,6 +342,10 @@ from .grid import register as _register_grid  # noqa: E402
 
 _register_grid(app)
 
+from .describers import register as _register_describers  # noqa: E402  (issue 11)
+
+_register_describers(app)
+
 from .explore import register as _register_explore  # noqa: E402  (issue 10)
 
 _register_explore(app)

@@ -13,12 +13,15 @@ from semclust import sampling
 from semclust.annotate import AnnotationStore, create_app, load_task
 from semclust.sampling_export import InterpretabilityTest, export_interpretability
 
+#: A photo and a CIFAR-sized picture: a tiny image must not shrink its card.
+SIZES = ((320, 200), (32, 32))
+
 
 @pytest.fixture
 def sheets(tmp_path, make_image):
     """A pairs sheet (12 pairs) and an interpretability sheet (4 sets of 3) of 200-px thumbs."""
     paths = {
-        f"img{i}": str(make_image(tmp_path / "images" / f"img{i}.png", size=(320, 200), seed=i))
+        f"img{i}": str(make_image(tmp_path / "images" / f"img{i}.png", size=SIZES[i % 2], seed=i))
         for i in range(12)
     }
     images = pd.Series(paths)
@@ -59,7 +62,8 @@ def test_sheet_images_never_overlap_and_stay_in_the_page(sheets, tmp_path, width
             assert overlaps(boxes) == [], f"{sheet.name} at {width} px"
             outside = [b for b in boxes if b[0] < 0 or b[2] > page["width"] + 0.5]
             assert outside == [], f"{sheet.name} at {width} px: images past the page's width"
-            assert min(b[2] - b[0] for b in boxes) > 100  # scaled, but still thumbnails
+            widths = {round(b[2] - b[0]) for b in boxes}
+            assert widths == {200}, f"{sheet.name} at {width} px: thumbnails {widths}"
     finally:
         driver.quit()
 

@@ -578,7 +578,7 @@ class AnnotationStore:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
-        log.info("coder %r started task %r %s", name, task.name, attributes or "")
+        log.debug("coder %r started task %r %s", name, task.name, attributes or "")
         return self.coder(task, name)
 
     def _free_slot(self, task: Task, attributes: dict) -> int:

@@ -7,37 +7,17 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
-import threading
-import time
-from pathlib import Path
 
 import pytest
 
+from browser_support import By, Keys, WebDriverWait, chromium, serving
 from semclust import sampling
 from semclust.annotate import AnnotationStore, create_app, export_answers, load_task
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-
-if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
-    pytest.skip(
-        f"needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)",
-        allow_module_level=True,
-    )
-webdriver = pytest.importorskip(
-    "selenium.webdriver", reason="needs selenium (pip install selenium)"
-)
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 @pytest.fixture
 def served(tmp_path, make_image):
     """A study with a 4-pair task, served by uvicorn on a free 127.0.0.1 port in a thread."""
-    import uvicorn
-
     from semclust.study import Study
 
     for i in range(6):
@@ -53,42 +33,14 @@ def served(tmp_path, make_image):
     )
     with AnnotationStore(folder) as store:
         task = load_task(store, folder, prefix.with_name("pairs.csv"))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
     app = create_app(folder, task.name, allowed_hosts=["127.0.0.1", "localhost"])
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}", folder, task
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serving(app) as base:
+        yield base, folder, task
 
 
 @pytest.fixture
 def browser(tmp_path):
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-        "--window-size=1280,900",
-    ):
-        options.add_argument(flag)
-    service = webdriver.ChromeService(executable_path=str(CHROMEDRIVER))
-    driver = webdriver.Chrome(service=service, options=options)
-    driver.set_page_load_timeout(20)
+    driver = chromium(tmp_path / "chromium-profile")
     yield driver
     driver.quit()
 

@@ -139,6 +139,7 @@ def describe(
     per_server: Annotated[int | None, typer.Option(help="Several --base-url servers: requests in flight per server.")] = None,
     device: Annotated[str | None, typer.Option(help="hf:/vllm: cuda, cuda:1, mps or cpu (default: the best available).")] = None,
     dtype: Annotated[str | None, typer.Option(help="hf:/vllm: bfloat16, float16 or float32 (default: by device).")] = None,
+    temperature: Annotated[float | None, typer.Option(help="Sampling temperature (default: not sent for APIs, greedy for hf:/vllm:); part of the cache key.")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Describe each distinct image once; stored as it arrives, so a rerun continues where it stopped."""
@@ -152,7 +153,8 @@ def describe(
                                     max_tokens=max_tokens, retry_refused=retry_refused,
                                     retry_truncated=retry_truncated, grace=grace, budget=budget,
                                     prices=str(prices) if prices else None, batch=batch,
-                                    batch_poll=batch_poll, per_server=per_server, device=device, dtype=dtype)
+                                    batch_poll=batch_poll, per_server=per_server, device=device, dtype=dtype,
+                                    temperature=temperature)
         result = s.describe(describer, prompt, options, progress=not quiet, dry_run=dry_run)
         if dry_run:
             console.print(str(result), highlight=False)

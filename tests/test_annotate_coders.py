@@ -212,3 +212,42 @@ def test_scale_files_and_their_errors(tmp_path):
             load_scales(bad)
     with pytest.raises(ScaleError, match="neither a preset"):
         load_scales("emotions")
+
+
+def test_dashboard_agreement_by_hand_and_behind_its_token(study, tmp_path):
+    from semclust.annotate.dashboard import agreement_so_far
+    from semclust.annotate.links import admin_token
+    from semclust.annotate.tasks import Answer
+
+    def given(coder, codes):
+        return [Answer(p, coder, "answered", {"same": c}, "", "") for p, c in enumerate(codes)]
+
+    # x: 0 1 1, y: 0 1 0 -> D_o = 2/6, D_e = (2 * 3 * 3) / (6 * 5): alpha = 1 - (1/3) / 0.6
+    row = agreement_so_far(given("x", [0, 1, 1]) + given("y", [0, 1, 0]), "same", "nominal")
+    assert row["units"] == 3 and row["agree"] == pytest.approx(2 / 3)
+    assert row["alpha"] == pytest.approx(1 - (1 / 3) / 0.6)
+    lonely = agreement_so_far(given("x", [0, 1]), "same", "nominal")
+    assert (lonely["units"], lonely["alpha"], lonely["agree"]) == (0, None, None)
+
+    folder, images = study
+    ids = images.index.tolist()
+    pd.DataFrame({"id_a": ids[:3], "id_b": ids[3:6], "same_c": ""}).to_csv(
+        tmp_path / "same.csv", index=False
+    )
+    with AnnotationStore(folder) as store:
+        task = load_task(store, folder, tmp_path / "same.csv")
+        token = admin_token(store.fielding(task)["secret"], task)
+    with TestClient(create_app(folder, task.name)) as client:
+        for coder, codes in (("x", [0, 1, 1]), ("y", [0, 1, 0])):
+            client.post("/start", data={"coder": coder})
+            with AnnotationStore(folder) as store:
+                order = store.coder_order(task, coder)
+            for number, position in enumerate(order, start=1):
+                client.post(
+                    f"/code/{coder}/{number}", data={"action": "save", "same": codes[position]}
+                )
+        page = client.get(f"/admin/{token}").text
+        assert client.get("/admin/not-the-token").status_code == 404
+    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert "same 3 67 % 0.44 (nominal)" in text
+    assert "x – 3 of 3 0" in text and "y – 3 of 3 0" in text  # no slot, all done, 0 skipped

@@ -427,6 +427,7 @@ class _Pages:
             .get_template(template)
             .render(
                 task={"name": self.task.name, "kind": self.task.kind, "size": len(self.task.units)},
+                links_only=bool(self.fielding.get("links_only")),
                 nonce=request.state.nonce,
                 **context,
             )

@@ -115,6 +115,7 @@ def ratings_section(
             plots[f"ratings_by_group_{weighting}.png"] = lambda p, w=weighting: plot_group_means(
                 means, p, weighting=w
             )
-        data["by_group"] = means[means["kind"] == "dimension"]
-        data["differences"] = means[means["group"].str.contains(" - ")]
+        difference = means["group"].str.contains(" - ", regex=False)
+        data["by_group"] = means[(means["kind"] == "dimension") & ~difference]
+        data["differences"] = means[difference]
     return Section(data, tables, plots)

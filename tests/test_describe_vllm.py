@@ -71,7 +71,7 @@ def test_adapter_sends_batched_chat_requests_and_reads_the_outputs(fake_vllm, tm
     cache = MemoryCache()
     summary = describe_images(items, describer, PROMPT, cache, concurrency=6, progress=False)
     assert summary.ok == 6
-    llm = describer._llm
+    llm = describer._engine
     assert llm.model == "Qwen/Qwen2.5-VL-3B-Instruct" and llm.options["dtype"] == "bfloat16"
     assert llm.limit == {"image": 1}
     sent = [conversation for messages, _ in llm.calls for conversation in messages]

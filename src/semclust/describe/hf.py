@@ -17,16 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MissingModelError, require
-from .base import check_max_tokens, check_temperature
 from .errors import DescriberConfigError
-from .local import MicroBatcher, pick_device, pick_dtype
+from .local import LocalDescriber, pick_device, pick_dtype
 from .prepare import PreparedImage
 from .records import Description
 
-DEFAULT_MAX_NEW_TOKENS = 300
 
-
-class HFDescriber:
+class HFDescriber(LocalDescriber):
     """Describe images with a transformers model in this process.
 
     Parameters
@@ -50,8 +47,8 @@ class HFDescriber:
     """
 
     name = "hf"
-    supports_images = True
-    needs_key = False
+    example_model = "HuggingFaceTB/SmolVLM-256M-Instruct"
+    base_url_hint = "--base-url does not apply"
 
     def __init__(
         self,
@@ -64,59 +61,13 @@ class HFDescriber:
         top_p: float | None = None,
         trust_remote_code: bool = False,
     ):
-        if not model.strip():
-            raise DescriberConfigError("hf needs a model, e.g. 'hf:HuggingFaceTB/SmolVLM-256M-Instruct'")
-        self.model = model.strip()
         self.device = pick_device(device)
-        self.dtype = pick_dtype(self.device, dtype)
-        self.max_new_tokens = check_max_tokens(self.name, max_tokens) or DEFAULT_MAX_NEW_TOKENS
-        self.temperature = check_temperature(self.name, temperature) or None
-        if top_p is not None and not 0 < top_p <= 1:
-            raise DescriberConfigError(f"hf: top_p must be in (0, 1], got {top_p!r}")
-        self.top_p = top_p
+        super().__init__(model, dtype=pick_dtype(self.device, dtype), max_tokens=max_tokens,
+                         temperature=temperature, top_p=top_p)
         self.trust_remote_code = trust_remote_code
-        self._loaded: tuple[Any, Any, str, Any] | None = None  # processor, model, device, torch dtype
-        self._batcher: MicroBatcher | None = None
-        self.batch_sizes: list[int] = []  # images per generate() call, for logs and tests
-
-    @classmethod
-    def from_spec(cls, args: str, **options: Any) -> HFDescriber:
-        if options.get("base_url"):
-            raise DescriberConfigError("hf: runs the model in this process; --base-url does not apply")
-        options.pop("base_url", None)
-        return cls(args, **{k: v for k, v in options.items() if v is not None})
 
     def __repr__(self) -> str:
         return f"HFDescriber(model={self.model!r}, device={self.device!r}, dtype={self.dtype!r})"
-
-    def generation_params(self) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "max_new_tokens": self.max_new_tokens,
-            "do_sample": self.temperature is not None,
-            "dtype": self.dtype,
-        }
-        if self.temperature is not None:
-            params.update(temperature=self.temperature, top_p=self.top_p)
-        return params
-
-    async def open(self, concurrency: int) -> None:
-        import asyncio
-
-        if self._loaded is None:
-            self._loaded = await asyncio.to_thread(self._load)
-        await self.aclose()
-        self._batcher = MicroBatcher(self.generate, concurrency)
-        self._batcher.start()
-
-    async def aclose(self) -> None:
-        if self._batcher is not None:
-            await self._batcher.stop()
-            self._batcher = None
-
-    async def describe(self, image: PreparedImage, prompt: str) -> Description:
-        if self._batcher is None:
-            raise RuntimeError(f"{self!r} is not open: await describer.open(concurrency) first")
-        return await self._batcher.submit(image, prompt)
 
     def _load(self) -> tuple[Any, Any, str, Any]:
         transformers = require("transformers", "hf", "the hf: describer")
@@ -147,14 +98,10 @@ class HFDescriber:
         model.to(device).eval()
         return processor, model, device, torch_dtype
 
-    def generate(self, images: Sequence[PreparedImage], prompts: Sequence[str]) -> list[Description]:
-        """One batch of descriptions (runs in a worker thread)."""
+    def _generate(self, engine: Any, images: Sequence[PreparedImage], prompts: Sequence[str]) -> list[Description]:
         import torch
 
-        if self._loaded is None:
-            self._loaded = self._load()
-        processor, model, device, torch_dtype = self._loaded
-        self.batch_sizes.append(len(images))
+        processor, model, device, torch_dtype = engine
         texts = [_chat_text(processor, prompt) for prompt in prompts]
         inputs = processor(images=[[image.to_pil()] for image in images], text=texts,
                            return_tensors="pt", padding=True)

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
+from .base import check_max_tokens, check_temperature
 from .errors import DescriberConfigError
 from .prepare import PreparedImage
 from .records import Description
 
 DTYPES = ("bfloat16", "float16", "float32")
+#: New tokens per description unless --max-tokens says otherwise (a paragraph is ~150).
+DEFAULT_MAX_NEW_TOKENS = 300
 
 #: generate(images, prompts) -> one Description per image, in order
 BatchFunction = Callable[[Sequence[PreparedImage], Sequence[str]], list[Description]]
@@ -102,3 +105,84 @@ class MicroBatcher:
                     future.set_exception(answer)
                 else:
                     future.set_result(answer)
+
+
+class LocalDescriber:
+    """What ``hf:`` and ``vllm:`` share: options, cache-key parameters, one load, micro-batched calls.
+
+    A subclass implements ``_load()`` (returns the loaded model, kept for later runs) and
+    ``_generate(engine, images, prompts)`` (one batch).
+    """
+
+    name: ClassVar[str]
+    example_model: ClassVar[str]
+    base_url_hint: ClassVar[str]  # what to use instead of --base-url
+    supports_images: ClassVar[bool] = True
+    needs_key: ClassVar[bool] = False
+
+    def __init__(self, model: str, *, dtype: str | None, max_tokens: int | None,
+                 temperature: float | None, top_p: float | None):
+        if not model.strip():
+            raise DescriberConfigError(f"{self.name} needs a model, e.g. '{self.name}:{self.example_model}'")
+        if dtype is not None and dtype not in DTYPES:
+            raise DescriberConfigError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+        if top_p is not None and not 0 < top_p <= 1:
+            raise DescriberConfigError(f"{self.name}: top_p must be in (0, 1], got {top_p!r}")
+        self.model = model.strip()
+        self.dtype = dtype
+        self.max_new_tokens = check_max_tokens(self.name, max_tokens) or DEFAULT_MAX_NEW_TOKENS
+        self.temperature = check_temperature(self.name, temperature) or None  # 0 means greedy
+        self.top_p = top_p
+        self.batch_sizes: list[int] = []  # images per generate() call, for logs and tests
+        self._engine: Any = None
+        self._batcher: MicroBatcher | None = None
+
+    @classmethod
+    def from_spec(cls, args: str, **options: Any) -> LocalDescriber:
+        """Registry factory; options left at ``None`` take the defaults."""
+        if options.pop("base_url", None):
+            raise DescriberConfigError(f"{cls.name}: runs the model in this process; {cls.base_url_hint}")
+        return cls(args, **{k: v for k, v in options.items() if v is not None})
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self.model!r}, dtype={self.dtype!r})"
+
+    def generation_params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"max_new_tokens": self.max_new_tokens,
+                                  "do_sample": self.temperature is not None, "dtype": self.dtype or "auto"}
+        if self.temperature is not None:
+            params.update(temperature=self.temperature, top_p=self.top_p)
+        return params
+
+    def batch_size(self, concurrency: int) -> int:
+        return concurrency
+
+    async def open(self, concurrency: int) -> None:
+        if self._engine is None:
+            self._engine = await asyncio.to_thread(self._load)
+        await self.aclose()
+        self._batcher = MicroBatcher(self.generate, self.batch_size(concurrency))
+        self._batcher.start()
+
+    async def aclose(self) -> None:
+        if self._batcher is not None:
+            await self._batcher.stop()
+            self._batcher = None
+
+    async def describe(self, image: PreparedImage, prompt: str) -> Description:
+        if self._batcher is None:
+            raise RuntimeError(f"{self!r} is not open: await describer.open(concurrency) first")
+        return await self._batcher.submit(image, prompt)
+
+    def generate(self, images: Sequence[PreparedImage], prompts: Sequence[str]) -> list[Description]:
+        """One batch of descriptions (the runner calls it from a worker thread)."""
+        if self._engine is None:
+            self._engine = self._load()
+        self.batch_sizes.append(len(images))
+        return self._generate(self._engine, images, prompts)
+
+    def _load(self) -> Any:
+        raise NotImplementedError
+
+    def _generate(self, engine: Any, images: Sequence[PreparedImage], prompts: Sequence[str]) -> list[Description]:
+        raise NotImplementedError

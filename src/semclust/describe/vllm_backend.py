@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import MissingModelError, require
-from .base import check_max_tokens, check_temperature
 from .errors import DescriberConfigError
-from .hf import DEFAULT_MAX_NEW_TOKENS, missing_model_message
-from .local import DTYPES, MicroBatcher
+from .hf import missing_model_message
+from .local import LocalDescriber
 from .prepare import PreparedImage
 from .records import Description
 
@@ -24,7 +23,7 @@ from .records import Description
 DEFAULT_BATCH = 256
 
 
-class VLLMDescriber:
+class VLLMDescriber(LocalDescriber):
     """Describe images with ``vllm.LLM`` (offline inference).
 
     Parameters
@@ -46,8 +45,8 @@ class VLLMDescriber:
     """
 
     name = "vllm"
-    supports_images = True
-    needs_key = False
+    example_model = "Qwen/Qwen2.5-VL-3B-Instruct"
+    base_url_hint = "for a vLLM *server* use openai:MODEL --base-url http://HOST:8000/v1"
 
     def __init__(
         self,
@@ -63,62 +62,16 @@ class VLLMDescriber:
         tensor_parallel_size: int = 1,
         batch_size: int = DEFAULT_BATCH,
     ):
-        if not model.strip():
-            raise DescriberConfigError("vllm needs a model, e.g. 'vllm:Qwen/Qwen2.5-VL-3B-Instruct'")
-        if dtype is not None and dtype not in DTYPES:
-            raise DescriberConfigError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
         if device not in (None, "cuda"):
             raise DescriberConfigError(f"vllm: runs on CUDA GPUs; device {device!r} is not supported")
-        self.model = model.strip()
-        self.dtype = dtype
-        self.max_new_tokens = check_max_tokens(self.name, max_tokens) or DEFAULT_MAX_NEW_TOKENS
-        self.temperature = check_temperature(self.name, temperature) or None
-        self.top_p = top_p
+        super().__init__(model, dtype=dtype, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
         self.engine_options = {"max_model_len": max_model_len,
                                "gpu_memory_utilization": gpu_memory_utilization,
                                "tensor_parallel_size": tensor_parallel_size}
-        self.batch_size = batch_size
-        self._llm: Any = None
-        self._batcher: MicroBatcher | None = None
+        self.min_batch = batch_size
 
-    @classmethod
-    def from_spec(cls, args: str, **options: Any) -> VLLMDescriber:
-        if options.get("base_url"):
-            raise DescriberConfigError(
-                "vllm: runs the engine in this process; for a vLLM *server* use "
-                "openai:MODEL --base-url http://HOST:8000/v1"
-            )
-        options.pop("base_url", None)
-        return cls(args, **{k: v for k, v in options.items() if v is not None})
-
-    def __repr__(self) -> str:
-        return f"VLLMDescriber(model={self.model!r})"
-
-    def generation_params(self) -> dict[str, Any]:
-        params: dict[str, Any] = {"max_new_tokens": self.max_new_tokens,
-                                  "do_sample": self.temperature is not None, "dtype": self.dtype or "auto"}
-        if self.temperature is not None:
-            params.update(temperature=self.temperature, top_p=self.top_p)
-        return params
-
-    async def open(self, concurrency: int) -> None:
-        import asyncio
-
-        if self._llm is None:
-            self._llm = await asyncio.to_thread(self._load)
-        await self.aclose()
-        self._batcher = MicroBatcher(self.generate, max(concurrency, self.batch_size))
-        self._batcher.start()
-
-    async def aclose(self) -> None:
-        if self._batcher is not None:
-            await self._batcher.stop()
-            self._batcher = None
-
-    async def describe(self, image: PreparedImage, prompt: str) -> Description:
-        if self._batcher is None:
-            raise RuntimeError(f"{self!r} is not open: await describer.open(concurrency) first")
-        return await self._batcher.submit(image, prompt)
+    def batch_size(self, concurrency: int) -> int:
+        return max(concurrency, self.min_batch)
 
     def _load(self) -> Any:
         vllm = require("vllm", "vllm", "the vllm: describer")
@@ -129,11 +82,8 @@ class VLLMDescriber:
         except OSError as exc:
             raise MissingModelError(missing_model_message(self.model, exc)) from None
 
-    def generate(self, images: Sequence[PreparedImage], prompts: Sequence[str]) -> list[Description]:
-        """One batch through the engine (runs in a worker thread)."""
+    def _generate(self, engine: Any, images: Sequence[PreparedImage], prompts: Sequence[str]) -> list[Description]:
         vllm = require("vllm", "vllm", "the vllm: describer")
-        if self._llm is None:
-            self._llm = self._load()
         sampling = vllm.SamplingParams(max_tokens=self.max_new_tokens, temperature=self.temperature or 0.0,
                                        **({"top_p": self.top_p} if self.top_p else {}))
         conversations = [
@@ -141,7 +91,7 @@ class VLLMDescriber:
                                           {"type": "text", "text": prompt}]}]
             for image, prompt in zip(images, prompts, strict=True)
         ]
-        outputs = self._llm.chat(conversations, sampling_params=sampling, use_tqdm=False)
+        outputs = engine.chat(conversations, sampling_params=sampling, use_tqdm=False)
         return [_description(output, self.model) for output in outputs]
 
 

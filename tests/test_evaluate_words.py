@@ -1,0 +1,48 @@
+"""evaluate's output in words: known measures explained, changed thresholds named, new ones kept."""
+
+from __future__ import annotations
+
+from semclust.evaluate.words import as_text, in_words
+
+
+def test_known_sections_in_words_with_changed_thresholds():
+    evaluation = {
+        "run": "r1",
+        "quality": {
+            "source": {"min_same": 10, "min_diff": 50},
+            "scores": {
+                "connotative": {"score": 1.2666, "n_same": 112, "n_diff": 888, "scorable": True},
+                "denotative": {"score": None, "n_same": 3, "n_diff": 9, "scorable": False,
+                               "reason": "fewer than 10 same-cluster pairs"},
+            },
+        },
+        "pairs": {
+            "source": {"folds": 5},
+            "by_dimension": {
+                "connotative": {
+                    "threshold": 1,
+                    "scores": {"precision": 0.5, "recall": 0.25, "f1": 1 / 3, "n_pairs": 400},
+                    "cv": {"mean": {"f1": 0.3}, "std": {"f1": 0.05}},
+                    "clustered_pairs": {
+                        "scores": {"precision": 0.6, "recall": 0.3, "f1": 0.4, "n_pairs": 350},
+                        "n_left_out": 50,
+                    },
+                }
+            },
+        },
+        "novel_measure": {"widgets": 0.123456, "computed": "2026-01-01"},
+    }  # fmt: skip
+    lines = {line.measure: line for line in in_words(evaluation)}
+    quality = lines["Cluster quality, connotative (Grimmer-King, same minus different, 0-2 scale)"]
+    assert quality.value == "1.27 from 112 same / 888 different pairs"
+    assert quality.note == "--min-same 10 instead of the paper's 50"
+    denotative = lines["Cluster quality, denotative (Grimmer-King, same minus different, 0-2 scale)"]
+    assert denotative.value.startswith("not scorable (fewer than 10")
+    pairs = lines["Pair precision / recall / F1, connotative (all coded pairs; together = code >= 1)"]
+    assert pairs.value == "0.50 / 0.25 / 0.33 on 400 pairs; 5-fold CV F1 0.30 ± 0.05"
+    assert pairs.note == "--pair-threshold 1 instead of the paper's 2"
+    clustered = lines["Pair precision / recall / F1, connotative (pairs of clustered images only)"]
+    assert clustered.value.endswith("on 350 pairs (50 with an outlier left out)")
+    assert lines["widgets"].value == "0.12"  # a section this version has no words for stays
+    text = as_text(in_words(evaluation))
+    assert "evaluation." not in text and "quality.connotative" not in text

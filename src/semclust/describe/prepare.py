@@ -18,6 +18,7 @@ import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -37,7 +38,7 @@ class PreparedImage:
     width: int
     height: int
 
-    @property
+    @cached_property
     def base64(self) -> str:
         return base64.b64encode(self.jpeg).decode("ascii")
 
@@ -65,7 +66,9 @@ def prepare_image(path: str | Path, max_side: int | None) -> PreparedImage:
     image = open_image(path, draft_side=max_side)
     if max_side and max(image.size) > max_side:
         image.thumbnail((max_side, max_side), Image.Resampling.BICUBIC, reducing_gap=2.0)
-    return PreparedImage.from_pil(image)
+    prepared = PreparedImage.from_pil(image)
+    prepared.base64  # noqa: B018 (encoded here, in the worker thread, not on the event loop)
+    return prepared
 
 
 class Prefetcher(Generic[K]):

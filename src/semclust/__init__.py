@@ -1,9 +1,18 @@
-"""semclust: semantic clustering of visual data."""
+"""semclust: semantic clustering of visual data.
 
-from .config import DescribeOptions, RunConfig
-from .errors import SemclustError
-from .runs import Run
-from .study import Study
+The public names are imported on first use (:mod:`semclust.lazy`), so that
+``import semclust`` and every ``semclust ... --help`` stay fast: :class:`Study` pulls in
+pandas, numpy and the stages, which a command that needs no model should not pay for.
+"""
+
+from .lazy import lazy_exports
 
 __version__ = "0.1.0"
 __all__ = ["DescribeOptions", "Run", "RunConfig", "SemclustError", "Study", "__version__"]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    ".config": ("DescribeOptions", "RunConfig"),
+    ".errors": ("SemclustError",),
+    ".runs": ("Run",),
+    ".study": ("Study",),
+})

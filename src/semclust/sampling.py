@@ -47,7 +47,6 @@ from .evaluate.answer_files import (
     read_interpretability,
 )
 from .evaluate.codes import OUTLIER
-from .evaluate.sections import require_column
 from .runs import Run
 from .sampling_export import (
     RATING_HELP,
@@ -403,6 +402,8 @@ def draw_sample(
         table["slot"] = rating_slots(table, options.per_coder, seed)
         return export_ratings(table, images, prefix, provenance, **write)
     if kind == "consistency":
+        from .evaluate.sections import require_column  # here: sections pulls in scikit-learn
+
         require_column(run.assignments, options.text_column)
         table = consistency_sample(labels, options.per_cluster, seed)
         return export_consistency(

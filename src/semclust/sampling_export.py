@@ -28,7 +28,6 @@ import pandas as pd
 from .evaluate.answer_files import SamplingError
 from .evaluate.codes import DIMENSIONS
 from .imageio import thumbnail_data_url
-from .report import template_environment
 from .runs import package_versions
 
 log = logging.getLogger(__name__)
@@ -345,6 +344,8 @@ def _text(value) -> str:
 
 
 def _render(title: str, intro: str, groups: list[_Group], side: int, legend=None) -> str:
+    from .report import template_environment  # here: the report module pulls in matplotlib
+
     return (
         template_environment()
         .get_template("contact_sheet.html.j2")

@@ -5,9 +5,7 @@
 ``semclust evaluate`` reads.
 """
 
-from .app import create_app
-from .export import export_answers, write_table
-from .tasks import AnnotationError, AnnotationStore, Task, load_task
+from ..lazy import lazy_exports
 
 __all__ = [
     "AnnotationError",
@@ -18,3 +16,9 @@ __all__ = [
     "load_task",
     "write_table",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    ".app": ("create_app",),
+    ".export": ("export_answers", "write_table",),
+    ".tasks": ("AnnotationError", "AnnotationStore", "Task", "load_task",),
+})

@@ -18,7 +18,6 @@ from ..errors import SemclustError
 
 if TYPE_CHECKING:
     from .records import Description
-    from .runner import DescribeSummary
 
 #: Statuses that are worth another try: rate limits, overload, server errors, proxies timing out.
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429})
@@ -64,9 +63,10 @@ class AuthenticationError(SemclustError):
 
 
 class AllRequestsFailedError(SemclustError):
-    """Images were sent and not one came back described; ``summary`` says why."""
+    """Images were sent and not one came back described; ``summary`` (the runner's
+    ``DescribeSummary``, not imported here: the runner imports this module) says why."""
 
-    def __init__(self, message: str, summary: DescribeSummary):
+    def __init__(self, message: str, summary: object):
         super().__init__(message)
         self.summary = summary
 
@@ -78,7 +78,7 @@ class DescribeInterrupted(KeyboardInterrupt):
     counts what was stored and what is left.
     """
 
-    def __init__(self, message: str, summary: DescribeSummary):
+    def __init__(self, message: str, summary: object):
         super().__init__(message)
         self.summary = summary
 

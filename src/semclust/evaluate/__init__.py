@@ -7,44 +7,7 @@ comparing runs. :func:`evaluate_run` and its siblings apply them to a run and ke
 results with it, as the ``semclust evaluate`` family of commands does.
 """
 
-from .agreement import (
-    CoderAgreement,
-    coder_agreement,
-    consensus,
-    consensus_codes,
-    krippendorff_alpha,
-    majority_vote,
-    pairwise_kappa,
-)
-from .alternatives import choose_k_section, compare_section, stability_section
-from .codes import (
-    CodedPairs,
-    EvaluationInputError,
-    index_assignments,
-    load_codes,
-    match_pairs,
-)
-from .compare import align_labelings, ami, as_labeling, cooccurrence, hungarian_column_order
-from .consistency import ConsistencyResult, within_cluster_consistency
-from .dataloss import DataLossCurve, data_loss_curve
-from .external import ExternalScores, LabelAgreement, external_scores
-from .headlines import headline
-from .internal import INDEX_NAMES, internal_indices
-from .interpretability import InterpretabilityResult, score_interpretability
-from .marginal_gain import KChoice, choose_k, kmeans_fit_predict, marginal_gain, pick_k, s_dbw_by_k
-from .pairs import PairScores, PairScoresCV, human_same, pair_scores, pair_scores_cv
-from .persist import Section, load_evaluation, save_sections
-from .quality import QualityScore, grimmer_king, grimmer_king_by_dimension
-from .run_evaluation import (
-    EvaluationResult,
-    choose_k_for_run,
-    compare_runs,
-    evaluate_run,
-    stability_of_run,
-)
-from .sdbw import UndefinedIndexError, count_within, s_dbw
-from .sections import EvaluateOptions, evaluation_sections
-from .seed_stability import StabilityReport, best_jaccard, stability
+from ..lazy import lazy_exports
 
 __all__ = [
     "INDEX_NAMES",
@@ -110,3 +73,29 @@ __all__ = [
     "stability_section",
     "within_cluster_consistency",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    ".agreement": (
+        "CoderAgreement", "coder_agreement", "consensus", "consensus_codes", "krippendorff_alpha",
+        "majority_vote", "pairwise_kappa",
+    ),
+    ".alternatives": ("choose_k_section", "compare_section", "stability_section",),
+    ".codes": ("CodedPairs", "EvaluationInputError", "index_assignments", "load_codes", "match_pairs",),
+    ".compare": ("align_labelings", "ami", "as_labeling", "cooccurrence", "hungarian_column_order",),
+    ".consistency": ("ConsistencyResult", "within_cluster_consistency",),
+    ".dataloss": ("DataLossCurve", "data_loss_curve",),
+    ".external": ("ExternalScores", "LabelAgreement", "external_scores",),
+    ".headlines": ("headline",),
+    ".internal": ("INDEX_NAMES", "internal_indices",),
+    ".interpretability": ("InterpretabilityResult", "score_interpretability",),
+    ".marginal_gain": ("KChoice", "choose_k", "kmeans_fit_predict", "marginal_gain", "pick_k", "s_dbw_by_k",),
+    ".pairs": ("PairScores", "PairScoresCV", "human_same", "pair_scores", "pair_scores_cv",),
+    ".persist": ("Section", "load_evaluation", "save_sections",),
+    ".quality": ("QualityScore", "grimmer_king", "grimmer_king_by_dimension",),
+    ".run_evaluation": (
+        "EvaluationResult", "choose_k_for_run", "compare_runs", "evaluate_run", "stability_of_run",
+    ),
+    ".sdbw": ("UndefinedIndexError", "count_within", "s_dbw",),
+    ".sections": ("EvaluateOptions", "evaluation_sections",),
+    ".seed_stability": ("StabilityReport", "best_jaccard", "stability",),
+})

@@ -232,14 +232,17 @@ def _write_galleries(folder: Path, assignments: pd.DataFrame, groups: dict, name
                 if "centroid_distance" in assignments.columns else np.zeros(len(assignments)))
     exemplar = _exemplar_mask(assignments)
     descriptions = _optional_column(assignments, "description")
+    ids = [_text(i) for i in assignments["id"]]
+    here = target.resolve()
+    sources = {p: _relative_src(p, here) for p in dict.fromkeys(assignments["image"].tolist())}
+    images = assignments["image"].tolist()
     links, pages = {}, []
     for cluster in order:
         rows = groups.get(cluster, np.empty(0, int))
         rows = rows[np.argsort(np.nan_to_num(distance[rows], nan=np.inf), kind="stable")]
         title = "Outliers" if cluster == OUTLIER else (
             f"Cluster {cluster}: {names[cluster][0]}" if names.get(cluster, ("", ""))[0] else f"Cluster {cluster}")
-        items = [(_text(assignments["id"].iloc[r]), _relative_src(assignments["image"].iloc[r], target),
-                  _hover(descriptions[r], None), bool(exemplar[r])) for r in rows]
+        items = [(ids[r], sources[images[r]], _hover(descriptions[r], None), bool(exemplar[r])) for r in rows]
         name = "outliers.html" if cluster == OUTLIER else f"cluster-{cluster}.html"
         (target / name).write_text(template.render(title=title, items=items, summary=names.get(cluster, ("", ""))[1]),
                                    encoding="utf-8")
@@ -257,7 +260,7 @@ def _relative_src(path, folder: Path) -> str | None:
     if not isinstance(path, str | os.PathLike) or not str(path).strip():
         return None
     try:
-        relative = os.path.relpath(Path(path).resolve(), folder.resolve())
+        relative = os.path.relpath(Path(path).resolve(), folder)
     except ValueError:  # another drive on Windows
         return Path(path).resolve().as_uri()
     return quote(Path(relative).as_posix())

@@ -67,17 +67,15 @@ class Explorer:
 def create_app(study: str | Path, run: str = "latest", *,
                allowed_hosts: Sequence[str] | None = ("127.0.0.1", "localhost")) -> FastAPI:
     """The explore app for ``run`` of ``study`` (any run can be opened from the Runs page)."""
-    state: dict[str, Explorer] = {}
-    folder = Path(study)
-    Run.load(folder, run)  # a missing run is an error now, not at the first request
+    # loaded now, so a missing run is an error before anything listens, and serving starts at once
+    state: dict[str, Explorer] = {"x": Explorer(Path(study), run)}
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
-        state["x"] = Explorer(folder, run)
         try:
             yield
         finally:
-            state.pop("x").close()
+            state["x"].close()
 
     app = FastAPI(title="semclust explore", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)

@@ -46,7 +46,10 @@ function semclustMap(element, payload, hooks) {
     gd.on('plotly_clickannotation', function (ev) {
       if (hooks.onCluster) { hooks.onCluster(ev.annotation.clusterNumber); }
     });
-    element.setAttribute('data-ready', '1');
+    requestAnimationFrame(function () {  // after the first frame with the points is painted
+      element.setAttribute('data-ready-ms', String(Math.round(performance.now())));
+      element.setAttribute('data-ready', '1');
+    });
     return gd;
   });
 }

@@ -354,3 +354,24 @@ def test_parse_keywords_names_the_bad_item(text, message):
 def test_render_keywords_refuses_what_it_could_not_read_back(keywords, message):
     with pytest.raises(KeywordFormatError, match=message):
         render_keywords(keywords)
+
+
+def test_items_not_clustered_are_counted_and_listed_with_reasons(tmp_path):
+    assignments, clusters = make_run(tmp_path, {0: 4, -1: 2})
+    missing = pd.DataFrame({"id": ["r1", "f1", "u1"], "note": [
+        "refused: model refused: I can't help <b>", "failed: gave up after 6 attempts: HTTP 500",
+        "unreadable image: corrupt or truncated image: x"]})
+    html = render(tmp_path, assignments, clusters, not_clustered=missing)
+    assert "9 input items: 4 in 1 clusters &middot; 2 outliers &middot; 3 not clustered" in html
+    assert "1 refused, 1 failed, 1 unreadable" in html
+    assert "I can&#39;t help &lt;b&gt;" in html and "<b>" not in html.split('id="not-clustered"')[1]
+    gallery = (tmp_path / "out" / "galleries" / "cluster-0.html").read_text()
+    assert gallery.count("<figure") == 4 and 'href="../report.html"' in gallery
+
+
+def test_the_interactive_map_gives_way_to_the_static_one_past_the_limit(tmp_path, monkeypatch):
+    assignments, clusters = make_run(tmp_path, {0: 4, -1: 2})
+    monkeypatch.setattr(report, "INTERACTIVE_MAP_LIMIT", 5)
+    html = render(tmp_path, assignments, clusters, coords=np.zeros((6, 2)))
+    assert "data:image/png;base64," in html and "more than the interactive map" in html
+    assert 'id="map-data"' not in html

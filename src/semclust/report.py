@@ -209,10 +209,22 @@ def _failures_context(not_clustered: pd.DataFrame | None, n_clustered: int) -> d
     if not_clustered is None or not len(not_clustered):
         return {"n_input": n_clustered, "failures": [], "failure_kinds": {}, "n_failures": 0}
     notes = not_clustered["note"].map(_text) if "note" in not_clustered.columns else pd.Series("", index=not_clustered.index)
-    kinds = notes.map(lambda n: (n.split(":", 1)[0] or "no reason given")[:40])
+    kinds = notes.map(failure_kind)
     rows = [(_text(i), k, n) for i, k, n in zip(not_clustered["id"], kinds, notes, strict=True)]
     return {"n_input": n_clustered + len(rows), "failures": rows[:FAILURES_LISTED],
             "failure_kinds": kinds.value_counts().to_dict(), "n_failures": len(rows)}
+
+
+def failure_kind(note: str) -> str:
+    """A short kind for a not-clustered note: refused, failed, truncated, unreadable, ..."""
+    text = note.lower()
+    for kind, marks in (("unreadable", ("unreadable", "corrupt", "empty file", "not an image")),
+                        ("refused", ("refus",)), ("truncated", ("truncat", "length")),
+                        ("failed", ("failed", "error", "gave up")),
+                        ("skipped", ("skip", "not embedded")), ("no description", ("no description",))):
+        if any(m in text for m in marks):
+            return kind
+    return "other" if text else "no description"
 
 
 def _output_links(out: Path) -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SemclustError
-from ..report import OUTLIER, cluster_colours
+from ..report import OUTLIER, cluster_colours, failure_kind
 from ..runs import Run
 from .refine import cluster_names
 
@@ -161,15 +161,3 @@ class RunView:
 
     def failure_kinds(self) -> dict[str, int]:
         return self.failures["kind"].value_counts().to_dict()
-
-
-def failure_kind(note: str) -> str:
-    """A short kind for a not-clustered note: refused, failed, truncated, unreadable, ..."""
-    text = note.lower()
-    for kind, marks in (("refused", ("refus",)), ("truncated", ("truncat", "length")),
-                        ("unreadable", ("unreadable", "corrupt", "empty file", "not an image")),
-                        ("failed", ("failed", "error", "gave up")),
-                        ("skipped", ("skip", "not embedded")), ("no description", ("no description",))):
-        if any(m in text for m in marks):
-            return kind
-    return "other" if text else "no description"

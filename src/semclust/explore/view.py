@@ -141,7 +141,8 @@ class RunView:
         outliers = int((self.labels == OUTLIER).sum())
         return {"n_items": n_items, "n_clustered": len(self.labels) - outliers, "n_outliers": outliers,
                 "n_clusters": sum(1 for c in self.clusters if c.cluster != OUTLIER),
-                "n_not_clustered": n_items - len(self.labels), "failure_kinds": self.failure_kinds()}
+                "n_not_clustered": n_items - len(self.labels), "failure_kinds": self.failure_kinds(),
+                "n_duplicates": int((self.failures["kind"] == "duplicate").sum())}
 
     @functools.cached_property
     def failures(self) -> pd.DataFrame:
@@ -160,4 +161,6 @@ class RunView:
         return pd.concat([out, duplicates], ignore_index=True)
 
     def failure_kinds(self) -> dict[str, int]:
-        return self.failures["kind"].value_counts().to_dict()
+        """Why items were not clustered, by kind (exact duplicates are clustered: not counted)."""
+        kinds = self.failures["kind"]
+        return kinds[kinds != "duplicate"].value_counts().to_dict()

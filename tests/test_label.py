@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from semclust.errors import SemclustError
-from semclust.label import ClusterKeywords, class_tfidf
+from semclust.label import ClusterKeywords, class_tfidf, plain_text
 
 
 def test_tfidf_keywords_match_hand_worked_example():
@@ -82,3 +82,40 @@ def test_bad_parameters_are_clear_errors(kwargs):
 def test_length_mismatch_is_an_error():
     with pytest.raises(SemclustError, match="2 texts but 1 labels"):
         ClusterKeywords().fit(["a", "b"], [0])
+
+
+def test_outliers_do_not_change_any_clusters_keywords():
+    texts = ["solar energy panels", "solar roof energy", "flood water rescue", "flood boats"]
+    labels = [0, 0, 1, 1]
+    alone = ClusterKeywords(top_k=5).fit(texts, labels)
+    # outliers that repeat cluster 0's words would lower those words' IDF if they counted
+    noisy = ClusterKeywords(top_k=5).fit(
+        texts + ["solar energy sunshine", "energy solar"], labels + [-1, -1]
+    )
+    for cluster in (0, 1):
+        assert noisy.keywords_for(cluster) == alone.keywords_for(cluster)
+    assert {t for t, _ in noisy.keywords_for(-1)} >= {"solar", "energy", "sunshine"}
+    ctfidf = ClusterKeywords(top_k=5, method="ctfidf")
+    assert ctfidf.fit(texts + ["solar energy"], labels + [-1]).keywords_for(0) == (
+        ClusterKeywords(top_k=5, method="ctfidf").fit(texts, labels).keywords_for(0)
+    )
+
+
+def test_words_the_papers_table_keeps_are_not_stop_words():
+    texts = ["overall the scene is likely a protest, possibly at night; a crowd in the background"]
+    terms = {t for t, _ in ClusterKeywords(top_k=20).fit(texts, [0]).keywords_for(0)}
+    assert {"scene", "overall", "possibly", "likely", "background", "protest"} <= terms
+    boilerplate = "the image depicts and conveys and suggests a picture showing a march"
+    terms = {t for t, _ in ClusterKeywords(top_k=20).fit([boilerplate], [0]).keywords_for(0)}
+    assert terms == {"march"}
+
+
+def test_markup_in_post_text_does_not_become_keywords():
+    texts = [
+        '<p>Climate <b>strike</b>&nbsp;today <a href="https://t.co/xyz">link</a></p><br/>',
+        "Climate strike &amp; march https://example.org/path?x=1 <script>var span=1</script>",
+    ]
+    terms = {t for t, _ in ClusterKeywords(top_k=20).fit(texts, [0, 0]).keywords_for(0)}
+    assert {"climate", "strike", "march", "today", "link"} <= terms
+    assert not terms & {"href", "https", "nbsp", "amp", "br", "co", "xyz", "span", "var", "org"}
+    assert plain_text("a < b and c > d") == "a < b and c > d"  # not markup: left alone

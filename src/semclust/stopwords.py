@@ -1,7 +1,11 @@
 """Words every vision-LLM description uses; they say nothing about a cluster's theme.
 
 The paper removed terms "not providing topic-specific meanings, such as *conveys*
-and *suggests*".  Users extend the list per study (``--stopwords FILE``).
+and *suggests*", and its Table 1 still shows words such as *scene*, *overall*,
+*possibly*, *likely* and *background*. So the list holds only the model's boilerplate:
+words that name the picture or the description itself and the verbs of depicting and
+conveying. Hedges, setting words and the like stay; users extend the list per study
+(``--stopwords FILE``).
 """
 
 from __future__ import annotations
@@ -10,14 +14,13 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 DESCRIPTION_WORDS = frozenset(
     """
-    image images picture pictures photo photograph photographs depicts depict depicted depicting
-    shows show showing shown features feature featuring displays display displayed
-    conveys convey conveyed conveying suggests suggest suggesting suggested evokes evoke evoking
-    overall appears appear appearing seems seem possibly likely perhaps
-    meaning connotative connotation connotations denotative represents represent representing
-    scene visual visually viewer viewers sense creates create creating highlights highlight
-    emphasizes emphasize emphasizing captures capture capturing setting background foreground
-    paragraph describe description object objects
+    image images picture pictures photo photos photograph photographs
+    depicts depict depicted depicting shows show showing shown features feature featuring
+    displays display displayed conveys convey conveyed conveying suggests suggest suggesting
+    suggested evokes evoke evoking represents represent representing captures capture
+    capturing highlights highlight emphasizes emphasize emphasizing
+    meaning connotative connotation connotations denotative paragraph describe describes
+    described description
     """.split()
 )
 

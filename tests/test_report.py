@@ -253,9 +253,24 @@ def test_exemplars_are_shown_first_and_capped(tmp_path):
     assignments.loc[[17, 5, 20, 21, 22, 23, 24, 25], "exemplar"] = True
     page = Page(render(tmp_path, assignments, clusters, samples_per_cluster=4))
     figures = page.section(0)["figures"]
-    assert [f["caption"] for f in figures[:2]] == ["item5", "item17"]
+    assert {f["caption"] for f in figures[:2]} == {"item5", "item17"}
     assert [f["exemplar"] for f in figures] == [True, True, False, False]
-    assert [f["caption"] for f in page.section(1)["figures"]] == [f"item{i}" for i in range(20, 24)]
+    shown = [f["caption"] for f in page.section(1)["figures"]]
+    assert len(shown) == 4 and set(shown) <= {f"item{i}" for i in range(20, 26)}
+    again = Page(render(tmp_path, assignments, clusters, samples_per_cluster=4))
+    assert [f["caption"] for f in again.section(1)["figures"]] == shown  # seeded
+
+
+def test_exemplars_are_drawn_at_random_from_the_nearest_tenth_not_in_input_order():
+    positions = np.arange(200)
+    exemplar = np.zeros(200, dtype=bool)
+    exemplar[100:120] = True  # the 10% nearest the centroid
+    draws = [tuple(report._pick_rows(positions, exemplar, 0, 5, seed)) for seed in range(20)]
+    assert all(set(d) <= set(range(100, 120)) for d in draws)
+    assert draws[3] == tuple(report._pick_rows(positions, exemplar, 0, 5, 3))  # seeded
+    assert len(set(draws)) > 10 and (100, 101, 102, 103, 104) not in draws
+    counts = np.bincount(np.concatenate(draws), minlength=200)[100:120]
+    assert counts.min() > 0  # every one of the nearest tenth is drawn now and then
 
 
 def test_large_run_decodes_only_the_samples(tmp_path, monkeypatch):

@@ -391,13 +391,15 @@ def _exemplar_mask(assignments: pd.DataFrame) -> np.ndarray:
 def _pick_rows(
     positions: np.ndarray, exemplar: np.ndarray, cluster: int, k: int, seed: int
 ) -> np.ndarray:
-    """Exemplars first (in row order), then a seeded random sample of the rest, k in all.
+    """Exemplars first, then a seeded random sample of the rest, k in all.
 
-    Each cluster has its own generator, so its sample does not change when other
-    clusters do.
+    Exemplars (the 10% nearest the centroid) are themselves drawn at random, seeded, as
+    Zhang & Leung (§4.3) sample their examples, not the first ones in input order. Each
+    cluster has its own generator, so its sample does not change when other clusters do.
     """
     rng = np.random.default_rng([seed, cluster - OUTLIER])
-    first = positions[exemplar[positions]][:k]
+    pool = positions[exemplar[positions]]
+    first = rng.choice(pool, size=min(k, len(pool)), replace=False)
     rest = positions[~exemplar[positions]]
     sampled = rng.choice(rest, size=min(k - len(first), len(rest)), replace=False)
     return np.concatenate([first, sampled]).astype(np.int64)

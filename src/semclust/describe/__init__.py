@@ -21,6 +21,7 @@ from .errors import (
     RequestFailedError,
     RetryableError,
 )
+from .prepare import PreparedImage
 from .prompts import DEFAULT_PROMPT, PRESETS, resolve_prompt
 from .records import Description, DescriptionKey, DescriptionRecord
 from .runner import (
@@ -71,6 +72,7 @@ __all__ = [
     "DescriptionRecord",
     "HTTPDescriber",
     "MalformedResponseError",
+    "PreparedImage",
     "RefusalError",
     "RequestFailedError",
     "RetryableError",

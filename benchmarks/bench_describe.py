@@ -101,7 +101,8 @@ def ready_bodies(items, max_side: int = 512) -> list[bytes]:
 
 def throughput(args) -> None:
     with tempfile.TemporaryDirectory() as folder, fake_server(args.delay) as base_url:
-        items = write_images(Path(folder), args.images, size=tuple(args.size), suffix=".jpg")
+        most = max(args.images, args.rounds * max(args.concurrency))
+        items = write_images(Path(folder), most, size=tuple(args.size), suffix=".jpg")
         bodies = ready_bodies(items)
         width, height = args.size
         print(f"fake server: {args.delay:g} s per request; {width}x{height} JPEGs, "
@@ -109,7 +110,7 @@ def throughput(args) -> None:
         print(f"{'C':>3} {'images':>6} {'ideal/s':>8} {'bare/s':>7} {'semclust/s':>10}"
               f" {'vs ideal':>8} {'vs bare':>7} {'bare vs ideal':>13}")
         for concurrency in args.concurrency:
-            n = args.serial_images if concurrency == 1 else args.images
+            n = args.serial_images if concurrency == 1 else max(args.images, args.rounds * concurrency)
             bound = n / (math.ceil(n / concurrency) * args.delay)  # the last round is partly full
             done, seconds = measure_bare(bodies[:n], concurrency, base_url)
             bare = done / seconds
@@ -170,6 +171,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=320)
     parser.add_argument("--serial-images", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=10,
+                        help="at least this many rounds of C requests (startup is a one-off)")
     parser.add_argument("--delay", type=float, default=1.0, help="server seconds per request")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
     parser.add_argument("--size", type=int, nargs=2, default=[640, 480], metavar=("W", "H"))

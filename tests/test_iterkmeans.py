@@ -10,6 +10,7 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score, silhouette_samples, silhouette_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from figure_capture import bar_heights, capture_figures
 from semclust.cluster_iterkmeans import (
     HISTORY_COLUMNS,
     IterativeKMeans,
@@ -238,13 +239,38 @@ def test_from_spec_rejects_bad_args(spec, message):
         from_spec(spec)
 
 
-def test_plot_iterations_writes_three_panel_png(tmp_path):
+def test_plot_iterations_draws_the_history(tmp_path, monkeypatch):
+    figures = capture_figures(monkeypatch)
     history = IterativeKMeans(**LINE_PARAMS, random_state=0).fit(LINE).history_
     path = plot_iterations(history, tmp_path / "iterations.png")
-    assert path == tmp_path / "iterations.png"
     with Image.open(path) as image:
         assert image.format == "PNG"
-        assert image.width > 100 and image.height > 100
+    top, middle, bottom = figures[0].axes
+    np.testing.assert_array_equal(bar_heights(top), history["items_left"])
+    k = len(history)
+    np.testing.assert_array_equal(bar_heights(middle)[:k], history["k_fitted"])
+    np.testing.assert_array_equal(bar_heights(middle)[k:], history["clusters_kept"])
+    np.testing.assert_allclose(bar_heights(bottom), history["mean_kept_size"].fillna(0))
+
+
+def test_every_iterkmeans_run_writes_its_iteration_history(tmp_path):
+    from semclust.config import RunConfig
+    from semclust.demo_corpus import make_demo_corpus
+    from semclust.pipeline import cluster_run
+    from semclust.study import Study
+
+    csv = make_demo_corpus(tmp_path / "corpus", n_per_theme=6, seed=0)
+    with Study(tmp_path / "study") as study:
+        study.ingest(csv, progress=False)
+        study.describe("column:alt_text")
+        config = RunConfig(embedder="tfidf:10", reducer="pca:3", clusterer="iterkmeans:30:2:2:0.2:5",
+                           map="none")  # fmt: skip
+        run = cluster_run(study, config, progress=False)
+    history = pd.read_csv(run.folder / "iterations.csv")
+    labels = run.clustered()["cluster"].astype(int)
+    assert history["clusters_kept"].sum() == labels.max() + 1
+    assert history["items_left"].iloc[0] == len(labels)
+    assert (run.folder / "iterations.png").read_bytes()[:4] == b"\x89PNG"
 
 
 # The lighter settings (window 1, three iterations) only keep the ~45 API checks fast.

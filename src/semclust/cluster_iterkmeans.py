@@ -361,6 +361,14 @@ def _parse_field(name: str, text: str) -> int | float:
         raise IterativeKMeansError(f"iterkmeans {name} must be {kind}, got {text!r}") from None
 
 
+def save_history(history: pd.DataFrame, folder: str | os.PathLike) -> list[Path]:
+    """Write a run's ``iterations.csv`` and its Figure 6 (``iterations.png``) into ``folder``."""
+    folder = Path(folder)
+    history.to_csv(folder / "iterations.csv", index=False)
+    logger.info("iterative k-means: %d iterations, history in %s", len(history), folder)
+    return [folder / "iterations.csv", plot_iterations(history, folder / "iterations.png")]
+
+
 def plot_iterations(history: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Draw the paper's Figure 6 from ``history_`` and save it to ``path``.
 

@@ -159,6 +159,10 @@ def cluster_run(study: StudyData, config: RunConfig, *, reducer=None, clusterer=
     run.save()
     if model is not None:
         save_model(model, folder)
+    if hasattr(getattr(model, "clusterer", None), "history_"):  # iterative k-means: Casas Fig. 6
+        from .cluster_iterkmeans import save_history
+
+        save_history(model.clusterer.history_, folder)
     mark_latest(folder)
     study.store.put_run(run.id, config_dict, config.seed, package_versions(), "clustered")
     _warn_if_degenerate(labels, config)

@@ -32,3 +32,50 @@ def test_lazy_names_resolve_and_unknown_ones_raise():
     assert callable(evaluate.evaluate_run)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = evaluate.nope
+
+
+def _study_csv(tmp_path):
+    import pandas as pd
+
+    from fake_llm_server import write_images
+
+    words = ["flood river rain water", "fire smoke forest heat", "protest crowd sign march"]
+    pairs = write_images(tmp_path / "img", 12, size=(32, 32))
+    pd.DataFrame({"image": [p for _, p in pairs], "alt": [f"{words[i % 3]} {i}" for i in range(12)]}).to_csv(
+        tmp_path / "posts.csv", index=False)
+    return tmp_path / "posts.csv"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "semclust.cli.main", *args], capture_output=True, text=True)
+
+
+def test_quiet_silences_info_logs_and_the_summary_is_words_not_a_repr(tmp_path):
+    csv = _study_csv(tmp_path)
+    study = str(tmp_path / "study")
+    common = ["--describer", "column:alt", "--embedder", "tfidf:4", "--reducer", "none", "--clusterer",
+              "kmeans:3", "--map", "none"]
+    loud = _cli("run", str(csv), "--out", study, *common)
+    assert loud.returncode == 0, loud.stderr
+    assert "INFO" in loud.stderr  # without -q the steps are logged
+    quiet = _cli("cluster", "--study", study, "--embedder", "tfidf:4", "--reducer", "none",
+                 "--clusterer", "kmeans:3", "--map", "none", "-q")
+    assert quiet.returncode == 0, quiet.stderr
+    assert "INFO" not in quiet.stderr
+    assert "3 clusters and 0 outliers (0.0%) among 12 clustered items" in " ".join(quiet.stderr.split())
+    assert "{'" not in quiet.stderr and "n_items" not in quiet.stderr  # no dict repr
+    import json
+    from pathlib import Path
+
+    latest = Path(study, "runs", Path(study, "runs", "LATEST").read_text().strip())
+    assert json.loads((latest / "config.json").read_text())["prompt"] is None  # a column: run has no prompt
+
+
+@pytest.mark.slow
+def test_no_library_progress_bar_leaks_when_the_model_loads(tmp_path):
+    csv = _study_csv(tmp_path)
+    done = _cli("run", str(csv), "--out", str(tmp_path / "study"), "--describer", "column:alt",
+                "--embedder", "st:all-MiniLM-L6-v2", "--reducer", "none", "--clusterer", "kmeans:3",
+                "--map", "none", "-q")
+    assert done.returncode == 0, done.stderr
+    assert "Loading weights" not in done.stderr and "it/s" not in done.stderr

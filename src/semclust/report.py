@@ -183,7 +183,9 @@ def write_report(
         context.update(_map_context(xy, labels, assignments, context["sections"], groups, colours))
     html = template_environment().get_template("report.html.j2").render(**context)
     out.write_text(html, encoding="utf-8")
-    log.info("wrote report %s (%.1f kB, %d clusters)", out, len(html) / 1000, len(order))
+    n_outliers = int(sizes.get(OUTLIER, 0))
+    log.info("wrote report %s (%.1f kB, %d clusters and %d outliers)", out, len(html) / 1000,
+             len(order) - (n_outliers > 0), n_outliers)
     return out
 
 

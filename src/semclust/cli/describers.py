@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .common import console, open_study, user_errors
+from .common import QuietOpt, console, open_study, user_errors
 
 
 def print_batches(frame) -> None:
@@ -48,7 +48,7 @@ def register(app) -> None:
         seed: Annotated[int, typer.Option(help="Random seed for reducer and clusterer.")] = 0,
         top: Annotated[int, typer.Option(help="Distinctive words listed per model.")] = 25,
         out: Annotated[Path | None, typer.Option(help="Output folder (default: STUDY/audits/A__vs__B).")] = None,
-        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+        quiet: QuietOpt = False,
     ) -> None:
         """Compare describers on the same images: cluster agreement (AMI, heatmap), refusals, truncation, length, distinctive words."""
         from ..config import DescribeOptions

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from ..errors import SemclustError
+from .common import QuietOpt
 
 StudyOpt = Annotated[Path, typer.Option("--study", "-s", help="The study folder.")]
 TOP_ROWS = 10
@@ -82,7 +83,7 @@ def grid(
     map: Annotated[
         str, typer.Option(help="2-D map in the best run's report: umap, pca or none.")
     ] = "umap",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Run every combination of embedders x reducers x clusterers x seeds once and score it.
 

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from ..config import DescribeOptions, RunConfig
 from ..errors import SemclustError
-from .common import console, open_study, user_errors
+from .common import QuietOpt, console, open_study, user_errors
 from .describers import print_batches
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
@@ -22,7 +22,6 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 StudyOpt = Annotated[Path, typer.Option("--study", "-s", help="The study folder.")]
 RunOpt = Annotated[str, typer.Option("--run", help="Run id, or 'latest'.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (results are deterministic for a seed).")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 RouteOpt = Annotated[str, typer.Option(help="text, image (CNN/CLIP baseline), concat (vector-level), clip (joint) or labels (label-level).")]
 ImageEmbedderOpt = Annotated[str, typer.Option(help="cnn:vgg16, cnn:resnet50, cnn:resnet18, cnn:xception, cnn:resnet18-places365, clip:ViT-B-32, finetuned:FILE.")]
 WeightsOpt = Annotated[str | None, typer.Option(help="Weights file for the image embedder (default: the library's cache).")]
@@ -45,8 +44,10 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug lo
                         handlers=[RichHandler(console=console, show_path=False, show_time=False)])
     for noisy in ("httpx", "httpcore", "numba", "sentence_transformers", "urllib3", "matplotlib", "PIL"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger().setLevel(logging.DEBUG if verbose else logging.INFO)  # -q lowers it per command
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' "Loading weights" bars: ours show progress
 
 
 def _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries, **more) -> DescribeOptions:
@@ -85,6 +86,20 @@ def _print_describe(summary) -> None:
         console.print("  not described:\n  " + summary.describe_reasons().replace("\n", "\n  "),
                       markup=False, highlight=False)
     summary.check_any_described()
+
+
+def describe_metrics(metrics: dict) -> str:
+    """A run's summary in words: clusters, outliers and items left out, then any extra figures."""
+    n_items, n_clustered = metrics.get("n_items", 0), metrics.get("n_clustered", 0)
+    outliers = round(metrics.get("outlier_share", 0.0) * n_clustered)
+    text = (f"{metrics.get('n_clusters', 0)} clusters and {outliers} outliers "
+            f"({metrics.get('outlier_share', 0.0):.1%}) among {n_clustered} clustered items")
+    if n_items > n_clustered:
+        text += f"; {n_items - n_clustered} of {n_items} items not clustered (the note column says why)"
+    known = {"n_items", "n_clustered", "n_clusters", "outlier_share"}
+    extra = [f"{key.replace('_', ' ')}: {value:.3g}" if isinstance(value, float) else f"{key.replace('_', ' ')}: {value}"
+             for key, value in metrics.items() if key not in known and not isinstance(value, dict | list)]
+    return "; ".join([text, *extra])
 
 
 def _print_run(run) -> None:
@@ -201,7 +216,7 @@ def cluster(
         config = RunConfig(embedder=embedder, reducer=reducer, clusterer=clusterer, preset=preset, fit_sample=fit_sample, seed=seed, map=map,
                            **_route_options(route, image_embedder, weights, image_weight, text_column, keep_groups))
         run = cluster_run(s, config, progress=not quiet)
-        console.print(f"run {run.id}: {run.metrics}")
+        console.print(f"run {run.id}: {describe_metrics(run.metrics)}", highlight=False)
 
 
 @app.command()

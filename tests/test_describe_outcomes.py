@@ -208,3 +208,34 @@ def test_second_ctrl_c_quits_at_once(tmp_path):
         assert process.returncode == 130, output
         assert "quit at once: 0 stored, 4 left" in output
         assert _records(StudyStore(study)) == {}
+
+
+# --- part 8/9: the run's summary and assignments.csv name what was left out -------------
+
+
+def test_run_lists_refused_failed_and_truncated_items_with_their_reasons(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    folder = tmp_path / "img"
+    write_images(folder, 6, size=(64, 48))
+    with FakeLLMServer() as server:
+        server.queue(
+            Reply(body=openai_body("I'm sorry, but I can't assist with that.")),
+            Reply(400, {"error": {"message": "image too small"}}),
+            Reply(body=openai_body("A crowd gathers under grey skies while", finish_reason="length")),
+        )
+        args = ["run", str(folder), "--out", str(tmp_path / "study"), "--describer", "openai:m",
+                "--base-url", server.openai_base_url, "--concurrency", "1", "--embedder", "tfidf:4",
+                "--reducer", "none", "--clusterer", "kmeans:2", "--map", "none", "-q"]
+        result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert "2 of 6 items not clustered" in output
+    assert "1 × refused: model declined: I'm sorry, but I can't assist with that." in output
+    assert "1 × failed: HTTP 400: image too small" in output
+    assert "1 clustered descriptions were cut off at the token limit" in output
+    from semclust.pipeline import TRUNCATED_NOTE
+    from semclust.runs import Run
+
+    notes = Run.load(tmp_path / "study").assignments["note"].fillna("")
+    assert sorted(n.split(":")[0] for n in notes if n) == sorted(
+        ["refused", "failed", TRUNCATED_NOTE.split(":")[0]])

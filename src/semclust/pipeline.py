@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OUTPUT_COLUMNS = ("cluster", "probability", "description", "centroid_distance", "exemplar", "fitted", "note")
+TRUNCATED_NOTE = "description cut off at the token limit (finish_reason 'length')"
 EXEMPLAR_SHARE = 0.10  # zhang-leung §4.3: exemplars come from the 10% nearest the centroid
 
 
@@ -146,8 +147,10 @@ def cluster_run(study: StudyData, config: RunConfig, *, reducer=None, clusterer=
     source = _description_source(study)
     descriptions = study.descriptions(source) if source else pd.Series(dtype="string")
     reasons = unclustered_reasons(study, source, config)
+    truncated = study.truncated_descriptions(source) if source is not None else pd.Index([])
     assignments = build_assignments(study.items(), ids, labels, probabilities, descriptions, reasons,
                                     distance, exemplar, fitted)
+    assignments.loc[assignments["id"].isin(truncated) & assignments["cluster"].notna(), "note"] = TRUNCATED_NOTE
     config_dict = config.to_dict() | used_description(config, source)
     config_dict["source"] = source.__dict__ if source else None
     if reducer is not None or clusterer is not None:

@@ -268,6 +268,18 @@ class Study:
                     reasons[item_id] = f"{record.status}: {record.error or ''}".strip()
         return reasons
 
+    def truncated_descriptions(self, source: DescriptionSource | None = None) -> pd.Index:
+        """Ids of items whose description was cut off at the token limit (finish_reason "length")."""
+        source = source or self.description_source()
+        if source.column is not None:
+            return pd.Index([], name="id")
+        items = self.items()
+        usable = items[(items["status"] == "ok") & items["sha256"].notna()]
+        keys = {sha: source.key(sha) for sha in usable["sha256"].unique()}
+        found = self.store.get_many(list(keys.values()))
+        cut = {sha for sha, key in keys.items() if key in found and found[key].truncated}
+        return pd.Index(usable.loc[usable["sha256"].isin(cut), "id"], name="id")
+
     # --- embed ------------------------------------------------------------
     def embed_texts(self, texts: list[str], embedder: str, progress: bool = True, backend=None) -> np.ndarray:
         """Embed ``texts``, reusing cached vectors keyed by (embedder, text hash).

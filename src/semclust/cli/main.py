@@ -102,6 +102,24 @@ def describe_metrics(metrics: dict) -> str:
     return "; ".join([text, *extra])
 
 
+def _print_not_clustered(assignments) -> None:
+    """Items left out of the clustering (refused, failed, unreadable, ...), counted by reason."""
+    cut = int(assignments["note"].fillna("").astype(str).str.startswith("description cut off").sum())
+    if cut:
+        console.print(f"{cut} clustered descriptions were cut off at the token limit (note column; "
+                      "see --max-tokens and --retry-truncated)", highlight=False)
+    notes = assignments.loc[assignments["cluster"].isna(), "note"].fillna("").astype(str)
+    if notes.empty:
+        return
+    console.print(f"[yellow]{len(notes)} of {len(assignments)} items not clustered[/] (the note column of "
+                  "assignments.csv says why):")
+    reasons = notes.str.slice(0, 160).value_counts()
+    for reason, count in reasons.head(8).items():
+        console.print(f"  {count} × {reason or 'no reason recorded'}", markup=False, highlight=False)
+    if len(reasons) > 8:
+        console.print(f"  ... and {len(reasons) - 8} other reasons")
+
+
 def _print_run(run) -> None:
     table = Table(title=f"run {run.id}")
     for column in ("cluster", "size", "keywords"):
@@ -110,6 +128,7 @@ def _print_run(run) -> None:
         label = "outliers" if row.cluster == -1 else str(row.cluster)
         table.add_row(label, str(row.size), ", ".join(t for t, _ in row.keywords[:8]))
     console.print(table)
+    _print_not_clustered(run.assignments)
     console.print(f"assignments: {run.folder / 'assignments.csv'}")
     console.print(f"report:      {run.folder / 'report.html'}")
 

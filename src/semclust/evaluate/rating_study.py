@@ -18,6 +18,7 @@ import pandas as pd
 from .answer_files import SamplingError, cluster_labels, read_csv
 from .persist import Section
 from .ratings import (
+    WEIGHTINGS,
     RatingsOptions,
     ScaleInfo,
     by_cluster,
@@ -74,6 +75,9 @@ def ratings_section(
     run, path: Path, options: RatingsOptions, *, scales=None, group=None
 ) -> Section:
     """Heatmap by cluster, means by group with intervals, reliability: one section."""
+    unknown = [w for w in options.weightings if w not in WEIGHTINGS]
+    if unknown:
+        raise SamplingError(f"--weighting {unknown[0]!r}: equal, size or both")
     table, infos, group = read_ratings(path, scales, group)
     labels = cluster_labels(run.assignments)
     clustered = labels[labels >= 0]

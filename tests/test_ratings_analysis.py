@@ -144,3 +144,23 @@ def test_simulated_group_effect_is_recovered_within_its_interval():
     enthusiasm = means[(means["measure"] == "enthusiasm") & (means["group"] == "R - D")].iloc[0]
     assert enthusiasm["ci_low"] <= 0.0 <= enthusiasm["ci_high"]
     assert abs(enthusiasm["mean"]) < 0.5
+
+
+def test_ratings_file_errors_name_the_line_and_the_fix(tmp_path):
+    import json
+
+    from semclust.evaluate.rating_study import read_ratings
+
+    path = tmp_path / "ratings.csv"
+    pd.DataFrame(
+        {"id": ["a", "b"], "coder": ["x", "y"], "party": ["D", "R"], "hopeful": ["3", "11"]}
+    ).to_csv(path, index=False)
+    with pytest.raises(SamplingError, match="no scales: keep the .json"):
+        read_ratings(path)
+    scales = [{"name": "hopeful", "dimension": "enthusiasm", "low": 1, "high": 10}]
+    path.with_suffix(".json").write_text(json.dumps({"scales": scales, "group": "party"}))
+    with pytest.raises(SamplingError, match="line 3 of ratings.csv: hopeful '11' is not a number"):
+        read_ratings(path)
+    path.write_text("id,coder,hopeful\na,x,3\n")
+    with pytest.raises(SamplingError, match=r"lacks the column\(s\) \['party'\]"):
+        read_ratings(path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import adjusted_mutual_info_score
+from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
 
 from semclust.config import RunConfig
 from semclust.errors import SemclustError
@@ -90,11 +90,28 @@ def test_concat_route_with_zero_image_weight_is_the_text_route(demo_study):
     assert adjusted_mutual_info_score(a["theme"], a["cluster"].astype(int)) >= 0.7
 
 
-def test_labels_route_reports_modality_agreement_and_pruning(demo_study):
-    run = cluster_run(demo_study, _config(route="labels", clusterer="kmeans:3", keep_groups=4), progress=False)
-    assert 0.0 <= run.metrics["pruned_share"] <= 1.0
-    assert "ami_text_image" in run.metrics and run.metrics["reading"]
-    assert run.assignments["cluster"].dropna().max() <= 3
+def test_labels_route_is_combine_labels_of_the_separate_text_and_image_runs(demo_study):
+    text = cluster_run(demo_study, _config(route="text", clusterer="kmeans:3"), progress=False)
+    image = cluster_run(demo_study, _config(route="image", clusterer="kmeans:3"), progress=False)
+    both = cluster_run(demo_study, _config(route="labels", clusterer="kmeans:3"), progress=False)
+    t = text.clustered().set_index("id")["cluster"].astype(int)
+    i = image.clustered().set_index("id")["cluster"].astype(int)
+    common = t.index.intersection(i.index)
+    assert len(common) == len(t) == len(i)  # the demo's described items are its readable images
+    expected, lost = combine_labels(t[common].to_numpy(), i[common].to_numpy())
+    got = both.clustered().set_index("id")["cluster"].astype(int)[common].to_numpy()
+    assert adjusted_rand_score(got, expected) == pytest.approx(1.0)  # the same groups
+    assert sorted(np.bincount(got)) == sorted(np.bincount(expected))
+    assert lost == both.metrics["pruned_share"] == 0.0
+    assert both.metrics["ami_text_image"] == pytest.approx(
+        adjusted_mutual_info_score(t[common], i[common], average_method="max")
+    )
+    pruned = cluster_run(demo_study, _config(route="labels", clusterer="kmeans:3", keep_groups=4),
+                         progress=False)  # fmt: skip
+    kept, lost = combine_labels(t[common].to_numpy(), i[common].to_numpy(), keep=4)
+    assert pruned.metrics["pruned_share"] == pytest.approx(lost)
+    labels = pruned.clustered().set_index("id")["cluster"].astype(int)[common].to_numpy()
+    assert sorted(np.bincount(labels[labels >= 0])) == sorted(np.bincount(kept[kept >= 0]))
 
 
 def test_clip_route_needs_a_clip_embedder(demo_study):

@@ -172,7 +172,9 @@ def test_signed_links_name_their_task_and_group(tmp_path, study):
         page = client.get(f"/join/{personal}")
         assert page.url.path == "/code/lab1/1" and "Unit 1 of 2" in page.text
         assert len(re.findall(r'type="radio"', page.text)) == 100  # 10 scales x 10 points
-        assert client.get(f"/join/{token}").status_code == 400  # no participant id given
+        ask = client.get(f"/join/{token}")  # no participant id: the page asks for it
+        assert ask.status_code == 200 and 'name="PROLIFIC_PID"' in ask.text
+        assert client.get(f"/join/{token}?PROLIFIC_PID={{{{%PROLIFIC_PID%}}}}").status_code == 400
         bad = client.post("/code/lab1/1", data={"action": "save", "hopeful": "11"})
         assert bad.status_code == 400 and "from 1 to 10" in bad.text
         # in names mode a coder chooses the group on the start page; D's first slot is free

@@ -275,8 +275,10 @@ class _Pages:
         if name is None:
             param = invitation.participant_param
             name = request.query_params.get(param, "").strip()
-            if not name or name.startswith("{{") or name.startswith("${"):
+            if name.startswith(("{{", "${")):  # the platform did not fill its placeholder in
                 raise HTTPException(400, f"the link lacks your participant id ({param}=...)")
+            if not name:  # a link without the id (an MTurk survey link): ask for it
+                return self._render(request, "annotate_join.html.j2", 200, token=token, param=param)
         try:
             check_coder(name)
         except AnnotationError:

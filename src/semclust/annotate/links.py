@@ -17,7 +17,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from .tasks import AnnotationError, Task, check_attributes, check_coder
 
-#: What each platform puts where the participant id goes (MTurk appends workerId itself).
+#: What each platform puts where the participant id goes. An MTurk survey link cannot
+#: carry the Worker ID: the app asks the worker to type it.
 PLATFORMS = {
     "prolific": ("PROLIFIC_PID", "{{%PROLIFIC_PID%}}"),
     "qualtrics": ("PID", "${e://Field/PID}"),
@@ -90,7 +91,7 @@ def crowd_url(base: str, token: str, participant_param: str, platform: str | Non
     url = f"{base.rstrip('/')}/join/{token}"
     placeholder = PLATFORMS[platform][1] if platform in PLATFORMS else None
     if placeholder is None:
-        return url  # the platform appends the id itself (MTurk's workerId)
+        return url  # the participant types the id on the first page (an MTurk survey link)
     return f"{url}?{quote(participant_param)}={placeholder}"
 
 

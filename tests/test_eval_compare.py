@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_mutual_info_score
 
+from figure_capture import capture_figures
 from semclust.errors import SemclustError
 from semclust.evaluate.compare import ami, cooccurrence, hungarian_column_order
 from semclust.evaluate.plots import plot_cooccurrence
@@ -94,10 +95,18 @@ def test_bad_labelings(b, message):
         ami(a, b)
 
 
-def test_heatmap_writes_png(runs, tmp_path):
+def test_heatmap_draws_the_hungarian_ordered_table(runs, tmp_path, monkeypatch):
+    figures = capture_figures(monkeypatch)
     ids, text, image = runs
     table = cooccurrence(_run(ids, text), _run(ids, image), names=("text", "image"))
     path = plot_cooccurrence(table, tmp_path / "heat.png", title="text x image")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    ax = figures[0].axes[0]
+    np.testing.assert_allclose(ax.images[0].get_array(), table.to_numpy())
+    assert [t.get_text() for t in ax.get_xticklabels()] == [str(c) for c in table.columns]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("image", "text")
+    cells = [t.get_text() for t in ax.texts]
+    assert cells[0] == f"{100 * table.iloc[0, 0]:.1f}"  # shares printed as percentages
     counts = cooccurrence(_run(ids, text), _run(ids, image), normalize=False)
-    assert plot_cooccurrence(counts, tmp_path / "counts.png").stat().st_size > 1000
+    plot_cooccurrence(counts, tmp_path / "counts.png")
+    assert [t.get_text() for t in figures[1].axes[0].texts][0] == f"{counts.iloc[0, 0]:g}"

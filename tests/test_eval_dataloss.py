@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from figure_capture import capture_figures, line_data
 from semclust.errors import SemclustError
 from semclust.evaluate.dataloss import data_loss_curve
 from semclust.evaluate.plots import plot_data_loss
@@ -41,9 +43,14 @@ def test_bad_labels(labels, message):
         data_loss_curve(labels)
 
 
-def test_plot_writes_png(tmp_path):
+def test_plot_draws_one_curve_per_run_in_percent(tmp_path, monkeypatch):
+    figures = capture_figures(monkeypatch)
     curves = {"label-level": data_loss_curve(LABELS).table, "joint": data_loss_curve([0, 1]).table}
     path = plot_data_loss(curves, tmp_path / "loss.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    single = plot_data_loss(data_loss_curve(LABELS).table, tmp_path / "one.png")
-    assert single.stat().st_size > 1000
+    (ax,) = figures[0].axes
+    drawn = line_data(ax)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["label-level", "joint"]
+    for (k, loss), table in zip(drawn, curves.values(), strict=True):
+        np.testing.assert_array_equal(k, table["k"])
+        np.testing.assert_allclose(loss, 100 * table["data_loss"])

@@ -434,3 +434,29 @@ def test_iterative_kmeans_settings_keep_their_iteration_history(study):
     labels = np.load(outcome.folder / "settings" / f"{setting_id}.labels.npy")
     assert history["clusters_kept"].sum() == labels.max() + 1
     assert history["items_left"].iloc[0] == len(labels)
+
+
+def test_oneshot_vs_iterative_plot_draws_each_settings_score(tmp_path, monkeypatch):
+    from figure_capture import capture_figures, scatter_points
+    from semclust.grid_plots import plot_oneshot_vs_iterative, plot_precision_recall
+    from semclust.grid_runner import COLUMNS
+
+    rows = [
+        ("st", "none", "kmeans:10", 0.61, 0.5, 0.8), ("st", "none", "iterkmeans::::0.08", 0.7, 0.6, 0.85),
+        ("st", "pca:20", "kmeans:10", 0.64, 0.55, 0.7), ("st", "pca:20", "iterkmeans::::0.1", 0.66, 0.6, 0.72),
+    ]  # fmt: skip
+    results = pd.DataFrame(
+        [dict.fromkeys(COLUMNS) | {"embedder": e, "reducer": r, "clusterer": c, "f1": f1,
+                                   "precision": p, "recall": rc}
+         for e, r, c, f1, p, rc in rows]
+    )  # fmt: skip
+    figures = capture_figures(monkeypatch)
+    assert plot_oneshot_vs_iterative(results, tmp_path / "oneshot.png") is not None
+    one_shot, iterative = scatter_points(figures[0].axes[0])
+    np.testing.assert_allclose(one_shot[:, 1], [0.61, 0.64])
+    np.testing.assert_allclose(iterative[:, 1], [0.7, 0.66])
+    assert np.allclose(np.round(iterative[:, 0]), [0, 1])  # one column per embedder x reducer
+    assert plot_precision_recall(results, tmp_path / "pr.png") is not None
+    drawn = np.vstack(scatter_points(figures[1].axes[0]))
+    expected = results[["recall", "precision"]].to_numpy(float)
+    assert {tuple(p) for p in np.round(expected, 6)} <= {tuple(p) for p in np.round(drawn, 6)}

@@ -30,6 +30,7 @@ def images(tmp_path):
     return items + write_images(tmp_path / "b", 3, size=(64, 96), seed=2)
 
 
+@pytest.mark.slow  # generates for 6 images twice per architecture (~10 s on a busy 2-core machine)
 def test_batched_generation_through_the_runner_matches_one_by_one(model_dir, images):
     describer = create_describer(f"hf:{model_dir}", device="cpu", max_tokens=6)
     cache = MemoryCache()

@@ -253,3 +253,30 @@ def test_dashboard_agreement_by_hand_and_behind_its_token(study, tmp_path):
     text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
     assert "same 3 67 % 0.44 (nominal)" in text
     assert "x – 3 of 3 0" in text and "y – 3 of 3 0" in text  # no slot, all done, 0 skipped
+
+
+def test_personal_links_from_a_coders_file(pairs_task, tmp_path):
+    folder, task = pairs_task
+    (tmp_path / "coders.csv").write_text("coder\nalice\nbob\n")
+    result = CliRunner().invoke(
+        cli,
+        ["annotate", "link", "--study", str(folder), "--task", task.name,
+         "--coders-file", str(tmp_path / "coders.csv"), "--base-url", "http://testserver"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    links = dict(line.split("\t") for line in result.output.splitlines())
+    assert set(links) == {"alice", "bob"}
+    with TestClient(create_app(folder, task.name)) as client:
+        page = client.get(links["alice"].removeprefix("http://testserver"))
+        assert page.url.path == "/code/alice/1"
+        again = client.get(links["alice"].removeprefix("http://testserver"))
+        assert again.url.path == "/code/alice/1"  # the same browser continues
+    with TestClient(create_app(folder, task.name)) as other:
+        refused = other.get(links["alice"].removeprefix("http://testserver"))
+        assert refused.status_code == 403 and "another browser" in refused.text
+    (tmp_path / "bad.csv").write_text("name\nalice\n")
+    bad = CliRunner().invoke(
+        cli, ["annotate", "link", "--study", str(folder), "--task", task.name,
+              "--coders-file", str(tmp_path / "bad.csv")],
+    )  # fmt: skip
+    assert bad.exit_code == 1 and "needs a 'coder' column" in bad.output

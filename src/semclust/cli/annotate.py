@@ -178,9 +178,7 @@ def link(
         if coders_file is not None:
             for coder, attributes in _read_coders(coders_file, loaded):
                 token = coder_token(secret, loaded, coder, attributes)
-                console.print(
-                    f"{coder}\t{personal_url(base_url, token)}", highlight=False, soft_wrap=True
-                )
+                typer.echo(f"{coder}\t{personal_url(base_url, token)}")  # tab-separated, as is
             return
         if platform not in PLATFORMS:
             fail(ValueError(f"--platform {platform!r}: one of {', '.join(PLATFORMS)}"))
@@ -193,7 +191,7 @@ def link(
                 base_url, group_token(secret, loaded, attributes, param), param, platform
             )
             label = f"{groups['attribute']}={value}" if groups else "all participants"
-            console.print(f"{label}\t{url}", highlight=False, soft_wrap=True)
+            typer.echo(f"{label}\t{url}")
 
 
 @annotate_app.command()

@@ -71,7 +71,8 @@ def grid(
     criterion: Annotated[
         Criterion | None,
         typer.Option(
-            help="Best setting by this score (default: connotative, else f1, else silhouette)."
+            help="Best setting by this score (default: connotative, else f1 on all coded pairs, "
+            "else silhouette in the embedding space)."
         ),
     ] = None,
     jobs: Annotated[
@@ -154,3 +155,11 @@ def _print_top(console, results, criterion: str) -> None:
             *[f"{row[c]:.3g}" if isinstance(row[c], float) else str(row[c]) for c in columns]
         )
     console.print(table)
+    if criterion in ("silhouette", "davies_bouldin", "calinski_harabasz", "s_dbw"):
+        console.print(f"{criterion} is measured in each embedder's space (the same for every reducer); "
+                      "scores of different embedders are not comparable")
+    elif criterion == "silhouette_reduced":
+        console.print("silhouette_reduced is measured in each setting's own reduced space: "
+                      "it favours UMAP and is not comparable across reducers")
+    elif criterion == "f1":
+        console.print("f1: pair F1 on all coded pairs (an outlier is apart from everything)")

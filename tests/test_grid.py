@@ -362,9 +362,10 @@ def test_yaml_families_expand_like_the_paper_grid():
     grid = load_grid(Path(__file__).parents[1] / "examples" / "grid-arminio.yaml")
     assert {"umap:5:5", "umap:10:30", "pca:0.8"} <= set(grid.reducers)
     assert {"hdbscan:50", "hdbscan:200", "kmeans:7", "kmeans:32"} <= set(grid.clusterers)
-    assert (
-        len([c for c in grid.clusterers if c.startswith("iterkmeans")]) == 12
-    )  # Casas: 2 steps x 6 thresholds
+    casas = load_grid(Path(__file__).parents[1] / "examples" / "grid-casas.yaml")
+    assert casas.reducers == ("none", "pca:20")
+    iterative = [c for c in casas.clusterers if c.startswith("iterkmeans")]
+    assert iterative == [f"iterkmeans:1000:3:3:{t}:20" for t in ("0.04", "0.06", "0.08", "0.1", "0.12")]
 
 
 def test_only_a_setting_that_does_not_fit_is_skipped_other_errors_stop_the_grid(

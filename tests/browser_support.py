@@ -29,7 +29,16 @@ from selenium.webdriver.common.by import By  # noqa: E402  (only once selenium i
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-__all__ = ["IMAGE_BOXES_JS", "By", "Keys", "WebDriverWait", "chromium", "overlaps", "serving"]
+__all__ = [
+    "IMAGE_BOXES_JS",
+    "By",
+    "Keys",
+    "WebDriverWait",
+    "chromium",
+    "overlaps",
+    "pairs_study",
+    "serving",
+]
 
 
 @contextmanager
@@ -53,6 +62,26 @@ def serving(app):
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+def pairs_study(root: Path, make_image, *, n_images: int, n_pairs: int, size=(320, 240)):
+    """A study of ``n_images`` generated images and a pairs task of ``n_pairs``: (folder, task)."""
+    from semclust import sampling
+    from semclust.annotate import AnnotationStore, load_task
+    from semclust.study import Study
+
+    for i in range(n_images):
+        make_image(root / "images" / f"img{i}.png", size=size, seed=i)
+    folder = root / "study"
+    with Study(folder) as s:
+        s.ingest(root / "images", progress=False)
+        images = s.items().set_index("id")["image"]
+    pairs = sampling.draw_pairs(images.index.tolist(), n_pairs, random_state=0)
+    prefix = root / "pairs"
+    provenance = sampling.Provenance("pairs", "s", None, 0)
+    sampling.export_pairs(pairs, images, prefix, provenance, coders=["ann"])
+    with AnnotationStore(folder) as store:
+        return folder, load_task(store, folder, prefix.with_name("pairs.csv"))
 
 
 def chromium(profile: Path, width: int = 1280, height: int = 900):

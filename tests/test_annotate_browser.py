@@ -10,29 +10,14 @@ import shutil
 
 import pytest
 
-from browser_support import By, Keys, WebDriverWait, chromium, serving
-from semclust import sampling
-from semclust.annotate import AnnotationStore, create_app, export_answers, load_task
+from browser_support import By, Keys, WebDriverWait, chromium, pairs_study, serving
+from semclust.annotate import AnnotationStore, create_app, export_answers
 
 
 @pytest.fixture
 def served(tmp_path, make_image):
     """A study with a 4-pair task, served by uvicorn on a free 127.0.0.1 port in a thread."""
-    from semclust.study import Study
-
-    for i in range(6):
-        make_image(tmp_path / "images" / f"img{i}.png", size=(320, 240), seed=i)
-    folder = tmp_path / "study"
-    with Study(folder) as s:
-        s.ingest(tmp_path / "images", progress=False)
-        images = s.items().set_index("id")["image"]
-    pairs = sampling.draw_pairs(images.index.tolist(), 4, random_state=0)
-    prefix = tmp_path / "pairs"
-    sampling.export_pairs(
-        pairs, images, prefix, sampling.Provenance("pairs", "s", None, 0), coders=["ann"]
-    )
-    with AnnotationStore(folder) as store:
-        task = load_task(store, folder, prefix.with_name("pairs.csv"))
+    folder, task = pairs_study(tmp_path, make_image, n_images=6, n_pairs=4)
     app = create_app(folder, task.name, allowed_hosts=["127.0.0.1", "localhost"])
     with serving(app) as base:
         yield base, folder, task

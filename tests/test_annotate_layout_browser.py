@@ -8,9 +8,18 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from browser_support import IMAGE_BOXES_JS, By, Keys, WebDriverWait, chromium, overlaps, serving
+from browser_support import (
+    IMAGE_BOXES_JS,
+    By,
+    Keys,
+    WebDriverWait,
+    chromium,
+    overlaps,
+    pairs_study,
+    serving,
+)
 from semclust import sampling
-from semclust.annotate import AnnotationStore, create_app, load_task
+from semclust.annotate import create_app
 from semclust.sampling_export import InterpretabilityTest, export_interpretability
 
 #: A photo and a CIFAR-sized picture: a tiny image must not shrink its card.
@@ -71,21 +80,7 @@ def test_sheet_images_never_overlap_and_stay_in_the_page(sheets, tmp_path):
 
 
 def test_app_scales_small_images_to_their_box_and_shows_them_full_size(tmp_path, make_image):
-    from semclust.study import Study
-
-    for i in range(4):
-        make_image(tmp_path / "images" / f"tiny{i}.png", size=(32, 32), seed=i)
-    folder = tmp_path / "study"
-    with Study(folder) as s:
-        s.ingest(tmp_path / "images", progress=False)
-        images = s.items().set_index("id")["image"]
-    pairs = sampling.draw_pairs(images.index.tolist(), 2, random_state=0)
-    prefix = tmp_path / "pairs"
-    sampling.export_pairs(
-        pairs, images, prefix, sampling.Provenance("pairs", "s", None, 0), coders=["ann"]
-    )
-    with AnnotationStore(folder) as store:
-        task = load_task(store, folder, prefix.with_name("pairs.csv"))
+    folder, task = pairs_study(tmp_path, make_image, n_images=4, n_pairs=2, size=(32, 32))
     driver = chromium(tmp_path / "profile")
     try:
         with serving(create_app(folder, task.name)) as base:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
-from sklearn.metrics import silhouette_score
+from sklearn.metrics import adjusted_mutual_info_score, silhouette_score
 from typer.testing import CliRunner
 
 import semclust.grid_runner as grid_module
@@ -461,3 +461,24 @@ def test_oneshot_vs_iterative_plot_draws_each_settings_score(tmp_path, monkeypat
     drawn = np.vstack(scatter_points(figures[1].axes[0]))
     expected = results[["recall", "precision"]].to_numpy(float)
     assert {tuple(p) for p in np.round(expected, 6)} <= {tuple(p) for p in np.round(drawn, 6)}
+
+
+def test_known_labels_give_each_setting_its_max_form_ami(study):
+    grid = _grid("labels", reducers=["pca:3"], clusterers=["kmeans:4", "hdbscan:5"])
+    results = run_grid(study, grid, ScoringOptions(labels="theme"), n_jobs=1, progress=False,
+                       plots=False).results  # fmt: skip
+    folder = grid_module.grid_folder(study.folder, "labels")
+    items = study.items()
+    for row in results.itertuples():
+        ids = np.load(folder / "reductions" / f"{_input_id(folder)}.ids.npy")
+        labels = np.load(folder / "settings" / f"{row.setting_id}.labels.npy")
+        cluster = pd.Series(labels, index=ids).reindex(items["id"]).fillna(-1).astype(int)
+        expected = adjusted_mutual_info_score(items["theme"], cluster, average_method="max")
+        assert row.ami == pytest.approx(expected)
+    with pytest.raises(GridError, match="no such column"):
+        run_grid(study, grid, ScoringOptions(labels="nope"), n_jobs=1, progress=False)
+
+
+def _input_id(folder: Path) -> str:
+    (ids,) = folder.glob("reductions/*.ids.npy")
+    return ids.name.removesuffix(".ids.npy")

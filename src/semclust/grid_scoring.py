@@ -33,6 +33,7 @@ CRITERIA = {
     "denotative": True,
     "f1": True,
     "f1_clustered": True,
+    "ami": True,
     "silhouette": True,
     "silhouette_reduced": True,
     "calinski_harabasz": True,
@@ -48,6 +49,7 @@ SCORE_COLUMNS = [
     "denotative", "denotative_n_same", "denotative_n_diff",
     "precision", "recall", "f1", "precision_std", "recall_std", "f1_std", "pair_judgement",
     "precision_clustered", "recall_clustered", "f1_clustered", "pairs_left_out",
+    "ami", "ami_without_outliers",
     "reduce_seconds", "cluster_seconds", "score_seconds", "notes", "error",
 ]  # fmt: skip
 TEXT_COLUMNS = ("pair_judgement", "notes", "error")
@@ -59,6 +61,9 @@ class ScoringOptions:
 
     ``pair_dimension`` None uses ``same`` when the codes have it, else the first graded
     dimension (connotative, then denotative) at ``pair_threshold`` on the 0-2 scale.
+    ``labels`` names an input column of known categories: each setting then gets its AMI
+    with them (``ami_form``, by default Zhang & Leung's max form), with outliers and
+    unclustered items as one more label (``ami``) and without them (``ami_without_outliers``).
     """
 
     codes: str | os.PathLike | None = None
@@ -69,6 +74,8 @@ class ScoringOptions:
     pair_threshold: float = 2.0
     folds: int = 5
     fold_seed: int = 0
+    labels: str | None = None
+    ami_form: str = "max"
 
 
 CODE_SCORES = (
@@ -76,6 +83,7 @@ CODE_SCORES = (
     "denotative", "denotative_n_same", "denotative_n_diff",
     "precision", "recall", "f1", "precision_std", "recall_std", "f1_std", "pair_judgement",
     "precision_clustered", "recall_clustered", "f1_clustered", "pairs_left_out",
+    "ami", "ami_without_outliers",
     "n_clustered", "n_clusters", "outlier_share", "code_notes",
 )  # fmt: skip
 
@@ -85,12 +93,15 @@ class Scorer:
 
     def __init__(self, study: Study, options: ScoringOptions):
         from .evaluate import load_codes, match_pairs
+        from .evaluate.ami import check_form
 
         self.options = options
         self.codes = (
             None if options.codes is None else load_codes(options.codes, scale=options.scale)
         )
         self.base = _base_assignments(study)
+        check_form(options.ami_form)
+        self.truth = None if options.labels is None else _known_labels(study, options.labels)
         if self.codes is not None:  # unknown ids or a bad pair dimension fail now, not mid-grid
             match_pairs(self.base.assign(cluster=pd.NA), self.codes)
             pair_judgement(self.codes, options)
@@ -102,11 +113,33 @@ class Scorer:
 
         counts = summary_metrics(labels, len(self.base))
         scores = {k: counts[k] for k in ("n_clustered", "n_clusters", "outlier_share")}
+        cluster = pd.Series(labels, index=ids).reindex(self.base["id"].to_numpy())
+        if self.truth is not None:
+            scores |= label_scores(self.truth, cluster, self.options.ami_form)
         if self.codes is None:
             return scores
-        cluster = pd.Series(labels, index=ids).reindex(self.base["id"].to_numpy())
         assignments = self.base.assign(cluster=pd.array(cluster.to_numpy(), dtype="Int64"))
         return scores | code_scores(assignments, self.codes, self.options)
+
+
+def _known_labels(study: Study, column: str) -> pd.Series:
+    """The input column ``column`` for every item (empty text = unlabelled)."""
+    items = study.items()
+    if column not in items.columns:
+        raise GridError(f"--labels {column!r}: the study's items have no such column "
+                        f"(they have {', '.join(map(str, items.columns))})")  # fmt: skip
+    values = items[column].where(items[column].astype("string").str.strip() != "")
+    return pd.Series(values.to_numpy(), index=items["id"].astype(str).to_numpy())
+
+
+def label_scores(truth: pd.Series, cluster: pd.Series, ami_form: str) -> dict:
+    """AMI with known labels; items the setting did not cluster count as outliers (-1)."""
+    from .evaluate import external_scores
+
+    scores = external_scores(truth.to_numpy(), cluster.fillna(-1).astype(int).to_numpy(),
+                             average_method=ami_form)  # fmt: skip
+    without = scores.without_outliers
+    return {"ami": scores.with_outliers.ami, "ami_without_outliers": without and without.ami}
 
 
 def _base_assignments(study: Study) -> pd.DataFrame:

@@ -27,6 +27,7 @@ class Criterion(enum.StrEnum):
     denotative = "denotative"
     f1 = "f1"
     f1_clustered = "f1_clustered"
+    ami = "ami"
     silhouette = "silhouette"
     silhouette_reduced = "silhouette_reduced"
     calinski_harabasz = "calinski_harabasz"
@@ -68,6 +69,13 @@ def grid(
     folds: Annotated[
         int, typer.Option(help="Cross-validation folds for pair precision/recall.")
     ] = 5,
+    labels: Annotated[
+        str | None,
+        typer.Option(help="An input column of known categories: AMI of each setting with it."),
+    ] = None,
+    ami_form: Annotated[
+        str, typer.Option(help="AMI normaliser: max (Zhang & Leung A.1) or arithmetic.")
+    ] = "max",
     criterion: Annotated[
         Criterion | None,
         typer.Option(
@@ -97,7 +105,8 @@ def grid(
     from .common import fail as _fail
 
     scoring = ScoringOptions(codes=codes, scale=scale, min_same=min_same, min_diff=min_diff,
-                             pair_dimension=pair_dimension, pair_threshold=pair_threshold, folds=folds)  # fmt: skip
+                             pair_dimension=pair_dimension, pair_threshold=pair_threshold, folds=folds,
+                             labels=labels, ami_form=ami_form)  # fmt: skip
     try:
         spec = load_grid(grid_file)
         with open_study(study) as s:

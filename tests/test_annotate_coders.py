@@ -280,3 +280,22 @@ def test_personal_links_from_a_coders_file(pairs_task, tmp_path):
               "--coders-file", str(tmp_path / "bad.csv")],
     )  # fmt: skip
     assert bad.exit_code == 1 and "needs a 'coder' column" in bad.output
+
+
+def test_serve_keeps_the_completion_settings_across_restarts(pairs_task, tmp_path, monkeypatch):
+    import uvicorn
+
+    folder, task = pairs_task
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
+    serve = ["annotate", "serve", "--study", str(folder), "--task", str(tmp_path / "pairs.csv")]
+
+    def fielding():
+        with AnnotationStore(folder) as store:
+            return store.fielding(task)
+
+    first = CliRunner().invoke(cli, [*serve, "--completion-code", "C0DE"])
+    assert first.exit_code == 0 and "/admin/" in first.output
+    assert CliRunner().invoke(cli, serve).exit_code == 0
+    assert fielding()["completion_code"] == "C0DE" and fielding()["links_only"] is False
+    assert CliRunner().invoke(cli, [*serve, "--completion-code", "", "--links-only"]).exit_code == 0
+    assert "completion_code" not in fielding() and fielding()["links_only"] is True

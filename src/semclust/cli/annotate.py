@@ -69,7 +69,8 @@ def serve(
         str | None,
         typer.Option(
             help="Where a participant is sent when done, e.g. "
-            "https://app.prolific.com/submissions/complete?cc=CODE."
+            "https://app.prolific.com/submissions/complete?cc=CODE (kept for later serves; "
+            "'' removes it)."
         ),
     ] = None,
     completion_code: Annotated[
@@ -95,11 +96,11 @@ def serve(
             )
             if links_only is None:
                 links_only = bool(loaded.spec.settings.get("groups"))
-            fielding = store.set_fielding(
+            given = {"completion_url": completion_url, "completion_code": completion_code}
+            fielding = store.set_fielding(  # a restart without them keeps the stored ones
                 loaded,
                 links_only=links_only,
-                completion_url=completion_url,
-                completion_code=completion_code,
+                **{k: v or None for k, v in given.items() if v is not None},
             )
             secret = store.fielding(loaded)["secret"]
         loopback = is_loopback(host)

@@ -117,15 +117,16 @@ def _gallery_to_the_end(driver, base):
     assert total > 3 * 120  # several pages of the lazy gallery
     first = driver.find_elements(By.CSS_SELECTOR, ".tile")[0]
     assert "exemplar" in first.get_attribute("class")  # nearest the centroid first
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 240
     while not driver.find_element(By.ID, "end").is_displayed():
-        driver.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+        driver.execute_script("document.getElementById('sentinel').scrollIntoView()")
         time.sleep(0.1)
         assert time.monotonic() < deadline, "the gallery never reached its end"
     assert len(driver.find_elements(By.CSS_SELECTOR, ".tile")) == total
     ids = driver.execute_script("return Array.from(document.querySelectorAll('.tile')).map(t => t.dataset.id)")
     assert len(set(ids)) == total  # each member once
     last_img = driver.find_elements(By.CSS_SELECTOR, ".tile img")[-1]
+    driver.execute_script("arguments[0].scrollIntoView()", last_img)
     wait(driver, lambda d: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth", last_img) > 0)
     driver.find_elements(By.CSS_SELECTOR, ".tile")[-1].click()
     wait(driver, lambda d: d.find_element(By.ID, "panel-description").text.startswith("An image about"))

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 from fastapi import FastAPI, HTTPException, Request
@@ -268,7 +269,7 @@ def _hit(view: RunView, item_id: str, snippet: str) -> dict:
 def _item_json(view: RunView, row, full: bool = False) -> dict:
     data = {"id": str(row["id"]), "cluster": None if row.isna()["cluster"] else int(row["cluster"]),
             "exemplar": bool(row.get("exemplar", False)), "description": _text(row.get("description")),
-            "thumb": f"/thumb/{row['id']}", "image": f"/image/{row['id']}"}
+            "thumb": "/thumb/" + quote(str(row["id"]), safe=""), "image": "/image/" + quote(str(row["id"]), safe="")}
     if full:
         data["columns"] = {c: _text(row.get(c)) for c in view.input_columns()}
         data["cluster_title"] = view.cluster_title(row["cluster"])

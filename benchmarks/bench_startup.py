@@ -19,11 +19,15 @@ COMMANDS = (["--help"], ["evaluate", "--help"], ["annotate", "export", "--help"]
 
 
 def import_ms(stderr: str) -> float:
-    """Cumulative microseconds of the top-level semclust imports, as milliseconds."""
+    """Cumulative microseconds of the top-level (not nested) semclust imports, as milliseconds."""
     total = 0
     for line in stderr.splitlines():
         parts = line.split("|")
-        if len(parts) == 3 and parts[2].strip() in ("semclust", "semclust.cli"):
+        if len(parts) != 3 or not parts[1].strip().isdigit():
+            continue
+        name = parts[2]
+        top_level = len(name) - len(name.lstrip()) == 1
+        if top_level and name.strip().split(".")[0] == "semclust":
             total += int(parts[1])
     return total / 1000
 

@@ -28,20 +28,14 @@ PROMPT = PRESETS["connotative"]
 
 
 @pytest.fixture
-def server():
-    with FakeLLMServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def describer(server, monkeypatch):
+def world(tmp_path, monkeypatch):
+    """A fake server, an ``openai:`` describer pointed at it, four images and a study store."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    return create_describer("openai:fake-vision-1", base_url=server.openai_base_url)
-
-
-@pytest.fixture
-def images(tmp_path):
-    return write_images(tmp_path / "img", 4, size=(64, 48))
+    with FakeLLMServer() as server:
+        describer = create_describer("openai:fake-vision-1", base_url=server.openai_base_url)
+        store = StudyStore(tmp_path / "study")
+        yield server, describer, write_images(tmp_path / "img", 4, size=(64, 48)), store
+        store.close()
 
 
 def describe(items, describer, store, **kwargs):
@@ -80,8 +74,8 @@ def test_whole_answer_refusals_are_caught(text):
     assert detect_refusal(text).startswith("model declined: ")
 
 
-def test_refused_text_is_kept_and_retry_refused_asks_again(server, describer, images, tmp_path):
-    store = StudyStore(tmp_path / "study")
+def test_refused_text_is_kept_and_retry_refused_asks_again(world):
+    server, describer, images, store = world
     refusal = "I'm sorry, but I can't assist with that."
     server.queue(Reply(body=openai_body(refusal)))
     first = describe(images[:1], describer, store)
@@ -102,8 +96,8 @@ def _records(store: StudyStore) -> dict:
 # --- part 9: finish reason, served model, attempts, truncation --------------------------
 
 
-def test_truncated_answers_are_marked_counted_and_retried_on_request(server, describer, images, tmp_path):
-    store = StudyStore(tmp_path / "study")
+def test_truncated_answers_are_marked_counted_and_retried_on_request(world):
+    server, describer, images, store = world
     server.queue(
         Reply(500, {"error": {"message": "overloaded"}}),
         Reply(body=openai_body("A crowd gathers under grey skies while the", finish_reason="length")),
@@ -120,8 +114,8 @@ def test_truncated_answers_are_marked_counted_and_retried_on_request(server, des
     assert {r["finish_reason"] for r in _records(store).values()} == {"stop"}
 
 
-def test_max_tokens_is_sent_and_part_of_the_key(server, images, tmp_path, monkeypatch):
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+def test_max_tokens_is_sent_and_part_of_the_key(world, tmp_path):
+    server, _, images, _ = world
     study = tmp_path / "study"
     CliRunner().invoke(app, ["ingest", str(images[0][1]).rsplit("/", 1)[0], "--study", str(study), "-q"])
     args = ["describe", "--study", str(study), "--describer", "openai:m", "--base-url",
@@ -134,11 +128,11 @@ def test_max_tokens_is_sent_and_part_of_the_key(server, images, tmp_path, monkey
 # --- part 11: a describe step where everything failed -----------------------------------
 
 
-def test_describe_where_every_request_failed_exits_non_zero_with_reasons(server, images, tmp_path, monkeypatch):
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+def test_describe_where_every_request_failed_exits_non_zero_with_reasons(world, tmp_path):
+    server, _, images, _ = world
     server.queue(*[Reply(400, {"error": {"message": "image too small"}})] * 4)
     folder = str(Path(images[0][1]).parent)
-    study = tmp_path / "study"
+    study = tmp_path / "study2"
     args = [folder, "--out", str(study), "--describer", "openai:m", "--base-url", server.openai_base_url,
             "--embedder", "tfidf:5", "--reducer", "none", "--clusterer", "kmeans:2", "--map", "none", "-q"]
     result = CliRunner().invoke(app, ["run", *args])

@@ -172,3 +172,6 @@ def _print_top(console, results, criterion: str) -> None:
                       "it favours UMAP and is not comparable across reducers")
     elif criterion == "f1":
         console.print("f1: pair F1 on all coded pairs (an outlier is apart from everything)")
+    elif criterion == "ami":
+        console.print("ami: with the --labels column, outliers as one more label, in the --ami-form "
+                      "normaliser (default max, Zhang & Leung A.1)")

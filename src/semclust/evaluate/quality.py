@@ -115,7 +115,8 @@ def grimmer_king(
     values = consensus_codes(codes, dimension, consensus)
     same = values[(status == SAME) & values.notna()]
     diff = values[(status == DIFFERENT) & values.notna()]
-    logger.info("%s quality: pairs by status %s", dimension, status.value_counts().to_dict())
+    counts = status.value_counts()
+    logger.info("%s quality: %s", dimension, ", ".join(f"{n} {kind} pairs" for kind, n in counts.items()))
     reason = _shortfall(len(same), len(diff), min_same, min_diff)
     mean_same = float(same.mean()) if len(same) else None
     mean_diff = float(diff.mean()) if len(diff) else None

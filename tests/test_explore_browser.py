@@ -121,7 +121,7 @@ def _gallery_to_the_end(driver, base):
     while not driver.find_element(By.ID, "end").is_displayed():
         driver.execute_script("document.getElementById('sentinel').scrollIntoView()")
         time.sleep(0.1)
-        assert time.monotonic() < deadline, "the gallery never reached its end"
+        assert time.monotonic() < deadline, "the gallery stopped at " + driver.find_element(By.ID, "count").text
     assert len(driver.find_elements(By.CSS_SELECTOR, ".tile")) == total
     ids = driver.execute_script("return Array.from(document.querySelectorAll('.tile')).map(t => t.dataset.id)")
     assert len(set(ids)) == total  # each member once

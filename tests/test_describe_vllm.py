@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import sys
+import time
 import types
 from dataclasses import dataclass
 
@@ -44,6 +45,7 @@ class _FakeLLM:
 
     def chat(self, messages, sampling_params, use_tqdm=True):
         self.calls.append((messages, sampling_params))
+        time.sleep(0.3)  # a GPU batch takes time: the next images queue up meanwhile
         out = []
         for conversation in messages:
             content = conversation[0]["content"]

@@ -42,3 +42,15 @@ def tmp_study(tmp_path):
     study = Study(tmp_path / "study")
     yield study
     study.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """A test that reaches a backend whose optional extra is not installed is skipped with the
+    install hint (e.g. the image routes after a CPU-only install without torchvision)."""
+    from semclust.errors import MissingDependencyError
+
+    outcome = yield
+    error = outcome.excinfo[1] if outcome.excinfo else None
+    if isinstance(error, MissingDependencyError):
+        outcome.force_exception(pytest.skip.Exception(str(error), _use_item_location=True))

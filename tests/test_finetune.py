@@ -8,11 +8,14 @@ combinations better than before training.
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("torchvision", reason="the image routes need semclust[cnn] (a torchvision built for the installed torch)")
+
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 import torch
 from PIL import Image, ImageDraw
 from sklearn.metrics import silhouette_score

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("open_clip", reason="the image routes need semclust[clip] (a torchvision built for the installed torch)")
+
 import json
 
 import numpy as np
 import open_clip
-import pytest
 import torch
 from PIL import Image
 from safetensors.torch import save_file

@@ -6,10 +6,13 @@ random networks, saved in the published formats.
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("torchvision", reason="the image routes need semclust[cnn] (a torchvision built for the installed torch)")
+
 import argparse
 
 import numpy as np
-import pytest
 import torch
 import torchvision
 from PIL import Image

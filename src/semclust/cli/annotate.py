@@ -82,7 +82,10 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
 ) -> None:
     """Serve a sample to coders; every answer is stored in the study at once."""
-    import uvicorn
+    from ..errors import require
+
+    uvicorn = require("uvicorn", "annotate", "The coding app")
+    require("fastapi", "annotate", "The coding app")
 
     from ..annotate import AnnotationStore, create_app, load_task
     from ..annotate.links import admin_token

@@ -42,7 +42,10 @@ def explore(
     open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the page in the default browser.")] = True,
 ) -> None:
     """Browse a run in the browser: galleries of every cluster, the map, search, failures, edits."""
-    import uvicorn
+    from ..errors import require
+
+    uvicorn = require("uvicorn", "explore", "semclust explore")
+    require("fastapi", "explore", "semclust explore")
 
     from ..explore.app import create_app
 

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 
 from .errors import SemclustError
-from .registry import Registry
+from .registry import Registry, split_spec
 
 clusterers = Registry("clusterer")
 
@@ -50,8 +50,14 @@ clusterers.register("kmeans", make_kmeans)
 clusterers.register("iterkmeans", "semclust.cluster_iterkmeans:from_spec")
 
 
-def create_clusterer(spec: str, random_state: int | None = None, **options):
-    return clusterers.create(spec, random_state=random_state, **options)
+def create_clusterer(spec: str, random_state: int | None = None, device: str = "cpu", **options):
+    """The clusterer ``spec`` names; ``device`` auto/cuda puts hdbscan/kmeans on the GPU (semclust.gpu)."""
+    estimator = clusterers.create(spec, random_state=random_state, **options)
+    if device == "cpu":
+        return estimator
+    from .gpu import on_device
+
+    return on_device(estimator, split_spec(spec)[0], device, random_state)
 
 
 def membership_strength(estimator, n: int) -> np.ndarray:

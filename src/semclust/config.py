@@ -30,6 +30,8 @@ CHOICES = {
     "keyword_method": ("tfidf", "ctfidf"),
     "clip_combine": ("concat", "mean"),
     "preset": ("auto", "arminio"),
+    "device": ("auto", "cpu", "cuda"),
+    "engine": ("local", "ray"),
 }
 
 
@@ -76,6 +78,9 @@ class RunConfig:
     reducer: str | None = None  # None = chosen by ``preset`` from the corpus size (semclust.adaptive)
     clusterer: str | None = None
     preset: str = "auto"  # auto (adapts to the corpus size) or arminio (umap:10:15 + hdbscan:50)
+    device: str = "auto"  # umap/hdbscan/kmeans on a GPU through cuML: auto (when present), cpu or cuda
+    engine: str = "local"  # where texts are embedded: local, or ray (a Ray cluster, semclust.embed.ray_engine)
+    engine_address: str | None = None  # engine=ray: the cluster's address ("auto" = the one this node joined)
     seed: int = 0
     top_k: int = 10
     keyword_method: str = "tfidf"

@@ -17,8 +17,17 @@ from .adaptive import settings_for
 from .cluster import create_clusterer, membership_strength
 from .config import RunConfig
 from .errors import SemclustError
-from .fitted_model import AUTO_FIT_ABOVE, FULL_FIT_CHECK_MAX, fit_model, renumber, save_model, size_order
+from .fitted_model import (
+    AUTO_FIT_ABOVE,
+    FULL_FIT_CHECK_MAX,
+    fit_model,
+    renumber,
+    resolve_fit_sample,
+    save_model,
+    size_order,
+)
 from .label import ClusterKeywords
+from .map2d import map_coordinates
 from .reduce import create_reducer
 from .runs import Run, mark_latest, new_run_folder, package_versions
 
@@ -45,8 +54,8 @@ def adapt_to_size(config: RunConfig, n: int) -> RunConfig:
 def reduce_and_cluster(X: np.ndarray, config: RunConfig, reducer=None, clusterer=None):
     """Labels (-1 = outlier), membership strengths and the reduced matrix for ``X``."""
     config = adapt_to_size(config, len(X))
-    reducer = reducer if reducer is not None else create_reducer(config.reducer, random_state=config.seed)
-    clusterer = clusterer if clusterer is not None else create_clusterer(config.clusterer, random_state=config.seed)
+    reducer = reducer if reducer is not None else create_reducer(config.reducer, random_state=config.seed, device=config.device)
+    clusterer = clusterer if clusterer is not None else create_clusterer(config.clusterer, random_state=config.seed, device=config.device)
     n_components = getattr(reducer, "n_components", None)
     if isinstance(n_components, int) and n_components >= len(X):
         raise SemclustError(f"{config.reducer}: {n_components} components need more than {len(X)} items")
@@ -58,19 +67,6 @@ def reduce_and_cluster(X: np.ndarray, config: RunConfig, reducer=None, clusterer
 def relabel_by_size(labels: np.ndarray) -> np.ndarray:
     """Number clusters 0, 1, ... from the largest down (ties by old label); -1 stays -1."""
     return renumber(labels, size_order(labels))
-
-
-def map_coordinates(X: np.ndarray, how: str, seed: int) -> np.ndarray | None:
-    """2-D positions for the report's map: UMAP (cosine) or PCA of the embeddings."""
-    if how == "none" or len(X) < 4:
-        return None
-    if how == "pca":
-        return np.asarray(create_reducer("pca:2", random_state=seed).fit_transform(X), dtype=np.float32)
-    if how == "umap":
-        neighbors = min(15, len(X) - 1)
-        return np.asarray(create_reducer(f"umap:2:{neighbors}", random_state=seed).fit_transform(X),
-                          dtype=np.float32)
-    raise SemclustError(f"map must be umap, pca or none, got {how!r}")
 
 
 def exemplar_flags(reduced: np.ndarray, labels: np.ndarray, share: float = EXEMPLAR_SHARE):
@@ -138,7 +134,8 @@ def cluster_run(study: StudyData, config: RunConfig, *, reducer=None, clusterer=
         ids, X = route_features(study, config, progress)
         if len(ids) < 3:
             raise SemclustError(f"only {len(ids)} items can be embedded on the {config.route} route; at least 3 are needed")
-        config = adapt_to_size(config, len(X))
+        # settings follow the number of items fitted on: a 100k sample of 1M is clustered like 100k
+        config = adapt_to_size(config, resolve_fit_sample(len(X), config.fit_sample) or len(X))
         log.info("clustering %d items with %s + %s", len(X), config.reducer, config.clusterer)
         fit = _fit(X, config, reducer, clusterer)
         labels, probabilities, reduced, fitted, model = fit.labels, fit.probabilities, fit.reduced, fit.fitted, fit.model
@@ -157,7 +154,7 @@ def cluster_run(study: StudyData, config: RunConfig, *, reducer=None, clusterer=
         config_dict["custom_estimators"] = repr((reducer, clusterer))
     folder = new_run_folder(study.folder, config_dict)
     metrics = summary_metrics(labels, len(assignments)) | extra
-    run = Run(folder, config_dict, assignments, coords=map_coordinates(X, config.map, config.seed),
+    run = Run(folder, config_dict, assignments, coords=map_coordinates(reduced, config.map, config.seed, progress),
               reduced=reduced, metrics=metrics)
     run.save()
     if model is not None:
@@ -176,8 +173,8 @@ def _fit(X: np.ndarray, config: RunConfig, reducer=None, clusterer=None):
     """Fit on everything or on ``config.fit_sample`` items; with a sample on a collection small
     enough, a full fit runs beside it and the agreement of the two is reported (AMI)."""
     def make():
-        return (reducer if reducer is not None else create_reducer(config.reducer, random_state=config.seed),
-                clusterer if clusterer is not None else create_clusterer(config.clusterer, random_state=config.seed))
+        return (reducer if reducer is not None else create_reducer(config.reducer, random_state=config.seed, device=config.device),
+                clusterer if clusterer is not None else create_clusterer(config.clusterer, random_state=config.seed, device=config.device))
 
     fit = fit_model(X, *make(), fit_sample=config.fit_sample, seed=config.seed)
     sampled = fit.metrics["n_assigned"] > 0

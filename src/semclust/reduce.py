@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
 
 from .errors import SemclustError
-from .registry import Registry
+from .registry import Registry, split_spec
 
 reducers = Registry("reducer")
 
@@ -73,5 +73,11 @@ reducers.register("pca", make_pca)
 reducers.register("none", make_none)
 
 
-def create_reducer(spec: str, random_state: int | None = None, **options):
-    return reducers.create(spec, random_state=random_state, **options)
+def create_reducer(spec: str, random_state: int | None = None, device: str = "cpu", **options):
+    """The reducer ``spec`` names; ``device`` auto/cuda puts ``umap:`` on the GPU (semclust.gpu)."""
+    estimator = reducers.create(spec, random_state=random_state, **options)
+    if device == "cpu":
+        return estimator
+    from .gpu import on_device
+
+    return on_device(estimator, split_spec(spec)[0], device, random_state)

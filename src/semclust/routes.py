@@ -37,7 +37,12 @@ def text_features(study: StudyData, config: RunConfig, progress: bool) -> tuple[
     texts = study.descriptions().dropna()
     if texts.empty:
         raise SemclustError("no item has a description: run `semclust describe` first")
-    return texts.index, study.embed_texts(texts.tolist(), config.embedder, progress)
+    backend = None
+    if config.engine == "ray":  # same vectors, same cache key; computed on a Ray cluster
+        from .embed.ray_engine import RayEmbedder
+
+        backend = RayEmbedder(config.embedder, address=config.engine_address)
+    return texts.index, study.embed_texts(texts.tolist(), config.embedder, progress, backend=backend)
 
 
 def image_features(study: StudyData, config: RunConfig, progress: bool) -> tuple[pd.Index, np.ndarray]:

@@ -8,6 +8,7 @@ from .base import TextEmbedder
 text_embedders = Registry("text_embedder")
 text_embedders.register("st", "semclust.embed.sentence_transformers_backend:SentenceTransformerEmbedder.from_spec")
 text_embedders.register("tfidf", "semclust.embed.tfidf:TfidfTopKEmbedder.from_spec")
+text_embedders.register("onnx", "semclust.embed.onnx_backend:OnnxEmbedder.from_spec")
 text_embedders.register("openai", "semclust.embed.openai_embeddings:OpenAIEmbedder.from_spec")
 
 

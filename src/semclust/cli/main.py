@@ -28,6 +28,9 @@ WeightsOpt = Annotated[str | None, typer.Option(help="Weights file for the image
 ImageWeightOpt = Annotated[float, typer.Option(help="concat route: weight of the image block.")]
 TextColumnOpt = Annotated[str | None, typer.Option(help="clip route: the post-text column (default: the descriptions).")]
 KeepGroupsOpt = Annotated[int | None, typer.Option(help="labels route: keep only the N largest groups.")]
+DeviceOpt = Annotated[str, typer.Option(help="umap/hdbscan/kmeans on a GPU with RAPIDS cuML: auto (when present), cpu or cuda.")]
+EngineOpt = Annotated[str, typer.Option(help="Where texts are embedded: local, or ray (a Ray cluster; see docs/scale.md).")]
+AddressOpt = Annotated[str | None, typer.Option(help="--engine ray: the cluster's address ('auto' joins the one this node belongs to; default: a local instance).")]
 FitSampleOpt = Annotated[int | None, typer.Option(help="Fit the reducer and clusterer on N random items and assign the rest (0 = fit on everything; default: a 100,000 sample above 200,000 items).")]
 MaxTokensOpt = Annotated[int | None, typer.Option(help="Token limit per description (default: the provider's); answers cut off at it are marked truncated.")]
 RetryRefusedOpt = Annotated[bool, typer.Option(help="Ask again for images the model refused.")]
@@ -218,6 +221,9 @@ def cluster(
     clusterer: ClustererOpt = None,
     preset: PresetOpt = "auto",
     fit_sample: FitSampleOpt = None,
+    device: DeviceOpt = "auto",
+    engine: EngineOpt = "local",
+    engine_address: AddressOpt = None,
     map: Annotated[str, typer.Option(help="2-D map for the report: umap, pca or none.")] = "umap",
     route: RouteOpt = "text",
     image_embedder: ImageEmbedderOpt = "cnn:vgg16",
@@ -232,7 +238,7 @@ def cluster(
     from ..pipeline import cluster_run
 
     with open_study(study) as s:
-        config = RunConfig(embedder=embedder, reducer=reducer, clusterer=clusterer, preset=preset, fit_sample=fit_sample, seed=seed, map=map,
+        config = RunConfig(embedder=embedder, reducer=reducer, clusterer=clusterer, preset=preset, fit_sample=fit_sample, device=device, engine=engine, engine_address=engine_address, seed=seed, map=map,
                            **_route_options(route, image_embedder, weights, image_weight, text_column, keep_groups))
         run = cluster_run(s, config, progress=not quiet)
         console.print(f"run {run.id}: {describe_metrics(run.metrics)}", highlight=False)
@@ -310,6 +316,9 @@ def run(
     clusterer: ClustererOpt = None,
     preset: PresetOpt = "auto",
     fit_sample: FitSampleOpt = None,
+    device: DeviceOpt = "auto",
+    engine: EngineOpt = "local",
+    engine_address: AddressOpt = None,
     top_k: Annotated[int, typer.Option(help="Keywords per cluster.")] = 10,
     stopwords: Annotated[Path | None, typer.Option(help="Extra words to drop from keywords.")] = None,
     map: Annotated[str, typer.Option(help="2-D map: umap, pca or none.")] = "umap",
@@ -336,7 +345,7 @@ def run(
     options = _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries, max_tokens=max_tokens,
                                 retry_refused=retry_refused, retry_truncated=retry_truncated, grace=grace)
     config = RunConfig(describer=describer, prompt=prompt, embedder=embedder, reducer=reducer,
-                       clusterer=clusterer, preset=preset, fit_sample=fit_sample, seed=seed, top_k=top_k, extra_stop_words=_read_words(stopwords),
+                       clusterer=clusterer, preset=preset, fit_sample=fit_sample, device=device, engine=engine, engine_address=engine_address, seed=seed, top_k=top_k, extra_stop_words=_read_words(stopwords),
                        map=map, describe=options, **_route_options(route, image_embedder, weights, image_weight, text_column, keep_groups))
     with open_study(out) as s:
         _print_ingest(s.ingest(input, progress=not quiet))

@@ -37,6 +37,10 @@ FAR_QUANTILE = 0.95
 FAR_WARNING = 0.25
 OUTLIER_WARNING = 0.15
 
+#: Runs fitted on more items than this save no model (UMAP keeps its training data: a fit on a
+#: million items would write gigabytes); fit on a sample (fit_sample) to keep transform available.
+MODEL_SAVE_MAX = 300_000
+
 MODEL_FOLDER = "model"
 MODEL_FILE = "model.joblib"
 
@@ -221,6 +225,10 @@ def save_model(model: FittedModel, run_folder: Path) -> Path | None:
     """Pickle the model beside the run; a custom estimator that cannot be pickled only costs ``transform``."""
     import joblib
 
+    if model.n_fitted > MODEL_SAVE_MAX:
+        log.warning("the model was fitted on %d items (more than %d) and is not saved, so this run cannot "
+                    "transform new items; fit on a sample (fit_sample) to keep that", model.n_fitted, MODEL_SAVE_MAX)
+        return None
     folder = Path(run_folder) / MODEL_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / MODEL_FILE

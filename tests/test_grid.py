@@ -391,6 +391,7 @@ def test_only_a_setting_that_does_not_fit_is_skipped_other_errors_stop_the_grid(
     assert "n_clusters=70 needs at least 70 items" in saved["error"].iloc[0]
 
 
+@pytest.mark.slow
 def test_sigterm_stops_the_grid_and_its_workers(study, tmp_path):
     import signal
     import subprocess

@@ -90,6 +90,7 @@ def test_concat_route_with_zero_image_weight_is_the_text_route(demo_study):
     assert adjusted_mutual_info_score(a["theme"], a["cluster"].astype(int)) >= 0.7
 
 
+@pytest.mark.slow
 def test_labels_route_is_combine_labels_of_the_separate_text_and_image_runs(demo_study):
     text = cluster_run(demo_study, _config(route="text", clusterer="kmeans:3"), progress=False)
     image = cluster_run(demo_study, _config(route="image", clusterer="kmeans:3"), progress=False)

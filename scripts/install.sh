@@ -50,14 +50,24 @@ case "$MODE" in
     fi ;;
   *) echo "SEMCLUST_TORCH must be auto, cpu or cuda, got '$MODE'" >&2; exit 2 ;;
 esac
-BUILD=$(.venv/bin/python -c "import torch; print(f'torch {torch.__version__}, ' + ('CUDA ' + torch.version.cuda if torch.version.cuda else 'CPU-only') + ' build')")
+BUILD=$(.venv/bin/python -W ignore -c "import torch; print(f'torch {torch.__version__}, ' + ('CUDA ' + torch.version.cuda if torch.version.cuda else 'CPU-only') + ' build')")
 if [ "$MODE" = cpu ] && ! .venv/bin/python -c "import torch, sys; sys.exit(torch.version.cuda is not None)"; then
   echo "error: asked for a CPU build of PyTorch but got: $BUILD" >&2; exit 1
 fi
 
 if [ "$VISION" = no ]; then
-  # keep every extra but the two that need torchvision (cnn, clip); "all" is spelled out without them
-  EXTRAS=$(echo ",$EXTRAS," | sed -e 's/,all,/,st,hf,annotate,explore,notebook,/' -e 's/,cnn,/,/g' -e 's/,clip,/,/g' -e 's/^,//' -e 's/,$//')
+  # keep every extra but the two that need torchvision (cnn, clip); "all" is read from pyproject.toml
+  EXTRAS=$(.venv/bin/python - "$EXTRAS" <<'PY'
+import re, sys, tomllib
+extras = tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]
+def expand(name):
+    if name != "all":
+        return [name]
+    return [n.strip() for req in extras["all"] for n in re.search(r"\[(.*)\]", req).group(1).split(",")]
+wanted = [n for e in sys.argv[1].split(",") for n in expand(e.strip()) if n and n not in ("cnn", "clip")]
+print(",".join(dict.fromkeys(wanted)))
+PY
+)
 fi
 "${PIP[@]}" install -q -e ".[$EXTRAS]"
 

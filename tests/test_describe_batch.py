@@ -214,3 +214,21 @@ def _price_file(tmp_path):
     path = tmp_path / "prices.toml"
     path.write_text('[openai."m"]\ninput = 1.0\noutput = 2.0\nbatch = 0.5\n')
     return path
+
+
+def test_cli_batch_then_status_lists_the_batch(server, tmp_path):
+    from typer.testing import CliRunner
+
+    from semclust.cli import app
+
+    write_images(tmp_path / "img", 3, size=(64, 48))
+    study = str(tmp_path / "s")
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(tmp_path / "img"), "--study", study, "-q"]).exit_code == 0
+    result = runner.invoke(app, ["describe", "--study", study, "--describer", "openai:m", "--base-url",
+                                 server.openai_base_url, "--batch", "--batch-poll", "0.01", "-q"])
+    assert result.exit_code == 0, result.output
+    assert "3 images sent" in result.output and "0 failed" in result.output
+    status = runner.invoke(app, ["describe", "--study", study, "--status"])
+    assert status.exit_code == 0, status.output
+    assert "completed" in status.output and "0 batch(es) in flight" in status.output

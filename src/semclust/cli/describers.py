@@ -16,10 +16,11 @@ def print_batches(frame) -> None:
     if frame.empty:
         console.print("no batches submitted from this study")
         return
+    shown = frame[["batch_id", "status", "describer", "round", "n_requests", "stored", "updated_at"]]
     table = Table(title="provider batches (rerun the same describe --batch command to collect)")
-    for column in frame.columns:
-        table.add_column(column)
-    for row in frame.itertuples(index=False):
+    for column in shown.columns:
+        table.add_column(column, overflow="fold")
+    for row in shown.itertuples(index=False):
         table.add_row(*("" if v is None else str(v) for v in row))
     console.print(table)
     in_flight = frame[frame["stored"] == "no"]

@@ -69,13 +69,17 @@ class BatchPolling:
     factor: float = 1.5
 
 
-class BatchRowLike(Protocol):
+@dataclass
+class BatchRow:
+    """One submitted (or uploaded, not yet created) batch, as the ledger holds it."""
+
     local_id: int
     base_url: str
     file_id: str
     batch_id: str | None
     status: str
     round: int
+    n_requests: int
     shas: list[str]
 
 
@@ -91,7 +95,7 @@ class BatchLedger(Protocol):
 
     def set_collected(self, local_id: int) -> None: ...
 
-    def open_batches(self) -> list[BatchRowLike]: ...
+    def open_batches(self) -> list[BatchRow]: ...
 
     def rounds(self, sha: str) -> int: ...
 
@@ -321,7 +325,7 @@ async def _poll(run: _Batcher, polling: BatchPolling, show: Any) -> None:
         await asyncio.sleep(delay)
 
 
-async def _collect(run: _Batcher, row: BatchRowLike, batch: dict[str, Any]) -> None:
+async def _collect(run: _Batcher, row: BatchRow, batch: dict[str, Any]) -> None:
     """Store every answer of an ended batch; queue transient failures for a new batch."""
     outputs = await _lines(run, batch.get("output_file_id"))
     errors = await _lines(run, batch.get("error_file_id"))

@@ -6,25 +6,10 @@ once, so the ledger is exactly as current as the last call that returned.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
+from ..describe.batch import BatchRow
 from .store import StudyStore, now_iso
-
-
-@dataclass
-class BatchRow:
-    """One submitted (or uploaded, not yet created) batch."""
-
-    local_id: int
-    base_url: str
-    file_id: str
-    batch_id: str | None
-    status: str
-    round: int
-    n_requests: int
-    shas: list[str]
 
 
 class StudyBatchLedger:

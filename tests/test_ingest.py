@@ -245,10 +245,15 @@ def test_csv_with_byte_order_mark_and_without_id(tmp_path, make_image):
     assert table["id"].tolist() == ["row0"]
 
 
+def test_a_table_without_an_image_column_is_items_without_images(tmp_path):
+    (tmp_path / "in.csv").write_text("path,caption\na.png,x\n")
+    table = read_input(tmp_path / "in.csv")
+    assert table["image"].tolist() == [""] and table["path"].tolist() == ["a.png"]
+
+
 @pytest.mark.parametrize(
     ("csv", "message"),
     [
-        ("path,caption\na.png,x\n", "no column 'image'"),
         ("id,image\nx,a.png\ny,b.png\nx,c.png\n", "id 'x' appears more than once (rows 2, 4)"),
         ("id,image\nx,a.png\ny,\n", "row 3 has an empty 'image' cell"),
         ("id,image\nx,a.png\ny,   \n", "row 3 has an empty 'image' cell"),

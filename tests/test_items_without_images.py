@@ -97,3 +97,56 @@ def test_reingest_of_text_only_rows_keeps_their_order(tmp_study, tmp_path):
     tmp_study.ingest(tmp_path / "two.csv", progress=False)
     items = tmp_study.items()
     assert items["id"].tolist() == ["a", "b", "c"] and items.set_index("id").loc["a", "t"] == "x2"
+
+
+def test_a_killed_ingest_resumes_with_the_files_it_had_not_probed(tmp_study, tmp_path, make_image, monkeypatch):
+    from semclust import ingest as ingest_module
+
+    paths = [make_image(tmp_path / "img" / f"{i:02d}.png", seed=i) for i in range(12)]
+    pd.DataFrame({"id": [f"p{i}" for i in range(12)], "image": [str(p) for p in paths]}).to_csv(
+        tmp_path / "posts.csv", index=False)
+    monkeypatch.setattr(ingest_module, "INGEST_CHUNK", 5)
+    real_probe, probed = ingest_module.probe_file, []
+
+    def killed_at_the_eighth(path, **kwargs):
+        if len(probed) == 7:
+            raise KeyboardInterrupt
+        probed.append(path)
+        return real_probe(path, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "probe_file", killed_at_the_eighth)
+    with pytest.raises(KeyboardInterrupt):
+        tmp_study.ingest(tmp_path / "posts.csv", progress=False, workers=1)
+    assert tmp_study.items()["id"].tolist() == [f"p{i}" for i in range(5)]  # the finished chunk is stored
+    probed.clear()
+    monkeypatch.setattr(ingest_module, "probe_file", lambda path, **kw: probed.append(path) or real_probe(path, **kw))
+    summary = tmp_study.ingest(tmp_path / "posts.csv", progress=False, workers=1)
+    assert sorted(probed) == [str(p.resolve()) for p in paths[5:]]  # only what the killed run had not stored
+    assert summary.n_ok == 12 and tmp_study.items()["id"].tolist() == [f"p{i}" for i in range(12)]
+
+
+@pytest.mark.slow
+def test_many_files_are_probed_on_worker_processes_with_the_same_result(tmp_path, make_image, monkeypatch):
+    from semclust import ingest as ingest_module
+    from semclust.study import Study
+
+    for i in range(6):
+        make_image(tmp_path / "img" / f"{i}.jpg", seed=i)
+    with Study(tmp_path / "threads") as threads:
+        threads.ingest(tmp_path / "img", progress=False)
+        expected = threads.items()[["id", "sha256", "status"]]
+    monkeypatch.setattr(ingest_module, "PROCESS_POOL_FROM", 1)
+    with Study(tmp_path / "processes") as processes:
+        processes.ingest(tmp_path / "img", progress=False, workers=2)
+        pd.testing.assert_frame_equal(processes.items()[["id", "sha256", "status"]], expected)
+        assert processes.store.images_frame()["phash"].tolist() == threads_phashes(tmp_path / "threads")
+
+
+def threads_phashes(folder):
+    from semclust.store import StudyStore
+
+    store = StudyStore(folder)
+    try:
+        return store.images_frame()["phash"].tolist()
+    finally:
+        store.close()

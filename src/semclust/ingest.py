@@ -7,11 +7,14 @@ cannot be used are recorded with the reason and skipped, never a crash.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
+import multiprocessing
+import os
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +25,7 @@ from PIL import Image
 
 from .errors import SemclustError
 from .imageio import DEFAULT_MAX_PIXELS, ImageReadError, open_image
-from .progress import track
+from .progress import enabled, make_progress
 from .store import ImageRow, ItemRow, StudyStore
 from .store.item_vectors import save_item_vectors
 
@@ -145,60 +148,115 @@ def probe_file(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> _Probe:
     return _Probe(sha, ImageRow(sha, phash, img.width, img.height, fmt, len(data)), None)
 
 
+#: Rows written to the store together: a killed ingest keeps every finished chunk and a rerun
+#: probes only the files after it.
+INGEST_CHUNK = 2000
+#: From this many files to probe, worker processes (every core) instead of threads.
+PROCESS_POOL_FROM = 500
+
+
 def ingest(
     store: StudyStore,
     source: str | Path | pd.DataFrame,
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     near_duplicate_bits: int = 4,
-    workers: int = 4,
+    workers: int | None = None,
     progress: bool = True,
 ) -> IngestSummary:
     """Add the images of ``source`` to the study; files read fine before are not read again.
 
     Files that failed before are probed again: a missing file may have been added since.
+    Rows are stored chunk by chunk as their files are probed, on ``workers`` processes (default:
+    every core) when there are many files, so an ingest killed half-way resumes where it stopped.
     """
     table = read_input(source)
     table, vectors = split_vector_columns(table)
     existing = store.items()
     known = {row.path: row for row in existing if row.path}
-    todo = list(dict.fromkeys(p for p in table["image"] if p and (p not in known or known[p].status != "ok")))
-    probes: dict[str, _Probe] = {}
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = pool.map(lambda p: (p, probe_file(p, max_pixels)), todo)
-        for path, probe in track(results, len(todo), "Ingesting images", progress):
-            probes[path] = probe
-    store.put_images(p.image for p in probes.values() if p.image is not None)
-
+    todo = set(p for p in table["image"] if p and (p not in known or known[p].status != "ok"))
     extra = [c for c in table.columns if c not in ("id", "image")]
-    items = []
     # ingest adds to a study: known ids keep their place, new ones go after every existing item
     positions = {row.id: row.position for row in existing}
     next_position = max(positions.values(), default=-1) + 1
+    probes: dict[str, _Probe] = {}
+    items: list[ItemRow] = []
+    replaced: list[tuple[ItemRow, str]] = []
     # records, not itertuples: namedtuples rename columns such as "post text" or "class"
-    for record in table.to_dict("records"):
-        path = record["image"]
-        position = positions.get(record["id"])
-        if position is None:
-            position, next_position = next_position, next_position + 1
-        meta = {c: _plain(record[c]) for c in extra}
-        if not path:  # an item without an image: usable through its text or vectors
-            items.append(ItemRow(record["id"], position, path, None, "ok", None, meta))
-        elif path in probes:
-            probe = probes[path]
-            status = "ok" if probe.error is None else "error"
-            items.append(ItemRow(record["id"], position, path, probe.sha256, status, probe.error, meta))
-        else:
-            old = known[path]
-            items.append(ItemRow(record["id"], position, path, old.sha256, old.status, old.error, meta))
-    replaced = replaced_versions(existing, items)
-    store.put_item_versions(replaced)
-    store.put_items(items)
+    records = table.to_dict("records")
+    with _probe_pool(len(todo), workers) as pool, _ProbeProgress(len(todo), progress) as bar:
+        for start in range(0, len(records), INGEST_CHUNK):
+            chunk = records[start:start + INGEST_CHUNK]
+            paths = [p for p in dict.fromkeys(r["image"] for r in chunk) if p in todo and p not in probes]
+            for path, probe in zip(paths, pool.map(functools.partial(probe_file, max_pixels=max_pixels), paths,
+                                                   **({"chunksize": 8} if isinstance(pool, ProcessPoolExecutor) else {})),
+                                   strict=True):
+                probes[path] = probe
+                bar.advance()
+            store.put_images(probes[p].image for p in paths if probes[p].image is not None)
+            chunk_items = []
+            for record in chunk:
+                position = positions.get(record["id"])
+                if position is None:
+                    position = positions[record["id"]] = next_position
+                    next_position += 1
+                chunk_items.append(_item_row(record, position, extra, probes, known))
+            chunk_replaced = replaced_versions(existing, chunk_items)
+            store.put_item_versions(chunk_replaced)
+            store.put_items(chunk_items)
+            items += chunk_items
+            replaced += chunk_replaced
     for column, matrix in vectors.items():
         save_item_vectors(store.folder, f"column:{column}", table["id"], matrix)
     summary = _summarise(store, items, near_duplicate_bits)
     summary.replaced = [(old.id, change) for old, change in replaced]
     return summary
+
+
+def _item_row(record: dict, position: int, extra: list[str], probes: dict[str, _Probe],
+              known: dict[str, ItemRow]) -> ItemRow:
+    path = record["image"]
+    meta = {c: _plain(record[c]) for c in extra}
+    if not path:  # an item without an image: usable through its text or vectors
+        return ItemRow(record["id"], position, path, None, "ok", None, meta)
+    if path in probes:
+        probe = probes[path]
+        status = "ok" if probe.error is None else "error"
+        return ItemRow(record["id"], position, path, probe.sha256, status, probe.error, meta)
+    old = known[path]
+    return ItemRow(record["id"], position, path, old.sha256, old.status, old.error, meta)
+
+
+def _probe_pool(n_files: int, workers: int | None):
+    """Processes for many files (hashing and decoding use every core), threads for a few."""
+    workers = workers or os.cpu_count() or 1
+    if n_files >= PROCESS_POOL_FROM and workers > 1:
+        # spawn, not fork: the parent may hold threads (a progress bar, a server) that fork would copy mid-lock
+        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    return ThreadPoolExecutor(max_workers=max(workers, 4))
+
+
+class _ProbeProgress:
+    """A progress bar over files probed, across chunks."""
+
+    def __init__(self, total: int, show: bool):
+        self.total, self.show = total, show and total > 0 and enabled(show)
+        self._progress = self._task = None
+
+    def __enter__(self):
+        if self.show:
+            self._progress = make_progress()
+            self._progress.__enter__()
+            self._task = self._progress.add_task("Ingesting images", total=self.total)
+        return self
+
+    def advance(self) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task)
+
+    def __exit__(self, *exc):
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
 
 
 def replaced_versions(existing: list[ItemRow], items: list[ItemRow]) -> list[tuple[ItemRow, str]]:

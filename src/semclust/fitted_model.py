@@ -160,7 +160,8 @@ def _check_can_assign(reducer, clusterer) -> None:
 
 
 def _is_hdbscan(clusterer) -> bool:
-    return type(clusterer).__module__.startswith("hdbscan")
+    """hdbscan's HDBSCAN, or cuML's on a GPU (``--device cuda``, semclust.gpu)."""
+    return type(clusterer).__module__.startswith(("hdbscan", "cuml.cluster.hdbscan"))
 
 
 def assign(model: FittedModel, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -171,9 +172,12 @@ def assign(model: FittedModel, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
         raise SemclustError("no new items to assign")
     reduced = np.asarray(model.reducer.transform(X), dtype=np.float32)
     if _is_hdbscan(model.clusterer):
-        import hdbscan
+        if type(model.clusterer).__module__.startswith("cuml"):
+            from cuml.cluster.hdbscan import approximate_predict
+        else:
+            from hdbscan import approximate_predict
 
-        raw, strengths = hdbscan.approximate_predict(model.clusterer, reduced)
+        raw, strengths = approximate_predict(model.clusterer, reduced)
     else:
         raw, strengths = model.clusterer.predict(reduced), np.ones(len(X))
     return renumber(raw, model.label_map), np.asarray(strengths, dtype=float), reduced

@@ -135,8 +135,10 @@ def create_app(study: str | Path, run: str = "latest", *,
     @app.get("/report")
     def report() -> Response:
         path = x().view.run.folder / "report.html"
-        if not path.exists():
-            raise HTTPException(404, "this run has no report.html yet")
+        if not path.exists():  # e.g. a run refined with --no-report: write it now
+            from ..pipeline import report_run
+
+            _locked(x(), lambda: report_run(x().view.run))
         return FileResponse(path, media_type="text/html")
 
     @app.get("/api/map")

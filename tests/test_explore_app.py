@@ -184,3 +184,13 @@ def test_namer_over_ollama_and_answers_without_json(built):
         assert server.requests[0].path == "/api/chat"
     assert [e["name"] for e in edits] == ["Topic 0", "Topic 1", "Topic 2", "Topic 3"]
     assert parse_name('Sure! {"name": "**Floods**", "summary": "Water."}') == ("Floods", "Water.")
+
+
+def test_the_report_is_served_with_its_gallery_links_leading_to_the_app(client):
+    page = client.get("/report")
+    assert page.status_code == 200 and "galleries/cluster-0.html" in page.text
+    assert "'unsafe-inline'" in page.headers["content-security-policy"]  # its inline map script
+    assert "'unsafe-inline'" not in client.get("/").headers["content-security-policy"].split("script-src")[1]
+    assert client.get("/galleries/cluster-2.html", follow_redirects=False).headers["location"] == "/cluster/2"
+    assert client.get("/galleries/outliers.html", follow_redirects=False).headers["location"] == "/cluster/-1"
+    assert client.get("/galleries/..%2Fconfig.json").status_code == 404

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import threading
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from urllib.parse import quote
 
 import pandas as pd
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ..errors import SemclustError
 from ..imageio import ImageReadError, downscale, jpeg_bytes, open_image
@@ -140,6 +141,15 @@ def create_app(study: str | Path, run: str = "latest", *,
 
             _locked(x(), lambda: report_run(x().view.run))
         return FileResponse(path, media_type="text/html")
+
+    @app.get("/galleries/{page}")
+    def report_gallery(page: str) -> Response:
+        """The report's links to its gallery pages lead to the app's own galleries."""
+        match = re.fullmatch(r"cluster-(\d+)\.html|(outliers)\.html|index\.html", page)
+        if match is None:
+            raise HTTPException(404, "no such page")
+        target = "/cluster/-1" if match.group(2) else f"/cluster/{match.group(1)}" if match.group(1) else "/"
+        return RedirectResponse(target, status_code=303)
 
     @app.get("/api/map")
     def api_map(col: str | None = None, val: str | None = None) -> JSONResponse:
@@ -312,9 +322,11 @@ async def _security(request: Request, call_next):
         return Response("cross-site request refused", status_code=403)
     response = await call_next(request)
     nonce = request.state.nonce
+    # report.html is a static page the pipeline wrote, with its scripts inline and no nonce
+    scripts = "'unsafe-inline'" if request.url.path == "/report" else f"'self' 'nonce-{nonce}'"
     response.headers["Content-Security-Policy"] = (
         f"default-src 'none'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
-        f"script-src 'self' 'nonce-{nonce}' 'unsafe-eval'; connect-src 'self'; worker-src blob:; "
+        f"script-src {scripts} 'unsafe-eval'; connect-src 'self'; worker-src blob:; "
         f"form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"

@@ -332,3 +332,11 @@ def test_unanswered_sets_are_counted_not_scored(tmp_path, images):
     read = read_interpretability(tmp_path / "it-answers.csv", tmp_path / "it-key.csv")
     assert read.n_unanswered == 2 and read.table["set_id"].tolist() == ["S001"]
     assert np.isfinite(read.table["true_cluster"]).all()
+
+
+def test_out_given_as_a_file_name_is_taken_as_the_prefix(tmp_path, images):
+    """`--out pairs.csv` writes pairs.csv, pairs.html, pairs.json — not pairs.csv.csv."""
+    pairs = draw_pairs(images.index, 4, random_state=0)
+    written = export_pairs(pairs, images, tmp_path / "pairs.csv", Provenance("pairs", "s", None, 0),
+                           coders=["ann"])
+    assert sorted(p.name for p in written) == ["pairs.csv", "pairs.html", "pairs.json"]

@@ -360,6 +360,8 @@ def _csv(table: pd.DataFrame) -> str:
 def _write_sample(prefix: Path, provenance: Provenance, contents: dict, overwrite: bool):
     """Write ``<prefix><suffix>`` for each of ``contents``, and the sidecar ``<prefix>.json``."""
     prefix = Path(prefix)
+    if prefix.suffix.lower() in (".csv", ".html", ".json"):  # `--out pairs.csv` means the prefix `pairs`
+        prefix = prefix.with_suffix("")
     files = {prefix.with_name(prefix.name + suffix): text for suffix, text in contents.items()}
     record = provenance.to_dict() | {"files": [path.name for path in files]}
     files[prefix.with_name(prefix.name + ".json")] = json.dumps(record, indent=2, default=str)

@@ -55,3 +55,15 @@ def test_the_core_is_lean_and_unused_packages_are_gone():
     assert not {"torch", "fastapi", "uvicorn", "starlette", "itsdangerous", "plotly"} & core
     assert "torch" in extras and "fastapi" in extras
     assert "pytest-asyncio" not in core | extras  # no test uses it
+
+
+def test_every_core_dependency_is_used():
+    """A core dependency is imported by the code (pyarrow: the engine pandas writes Parquet with)."""
+    core, _ = _declared()
+    imported = _imported_top_level_modules()
+    provides: dict[str, set[str]] = {}
+    for module, dists in packages_distributions().items():
+        for dist in dists:
+            provides.setdefault(_name(dist), set()).add(module)
+    unused = sorted(d for d in core - {"pyarrow"} if not provides.get(d, set()) & imported)
+    assert not unused, f"declared in the core but never imported: {unused}"

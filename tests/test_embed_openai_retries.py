@@ -2,55 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import numpy as np
 import pytest
 
+from local_embeddings import EmbeddingsServer
 from semclust.embed.openai_embeddings import OpenAIEmbedder
 from semclust.errors import SemclustError
 from semclust.store import text_hash
 
 
-class ScriptedEmbeddings(BaseHTTPRequestHandler):
-    """OpenAI's /embeddings wire format; ``script`` holds (status, headers) to answer before succeeding."""
-
-    script: list = []
-    requests: list = []
-
-    def do_POST(self):  # noqa: N802 (http.server's naming)
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).requests.append((time.monotonic(), body["input"]))
-        status, headers = type(self).script.pop(0) if type(self).script else (200, {})
-        if status == 200:
-            data = [{"object": "embedding", "index": i, "embedding": [float(len(t)), float(t.count("a")), 1.0]}
-                    for i, t in enumerate(body["input"])]
-            payload = {"object": "list", "data": data[::-1], "model": body["model"]}
-        else:
-            payload = {"error": {"message": "slow down", "type": "rate_limit"}}
-        raw = json.dumps(payload).encode()
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def server():
-    ScriptedEmbeddings.script, ScriptedEmbeddings.requests = [], []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), ScriptedEmbeddings)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
+    with EmbeddingsServer(lambda t: [float(len(t)), float(t.count("a")), 1.0]) as local:
+        yield local
 
 
 TEXTS = [f"text {'a' * i}" for i in range(10)]
@@ -61,44 +25,44 @@ def expected(texts):
 
 
 def test_retry_after_is_honoured_and_the_batch_retried(server):
-    ScriptedEmbeddings.script = [(200, {}), (429, {"Retry-After": "0.4"}), (503, {})]
-    embedder = OpenAIEmbedder(base_url=server, batch_size=4, base_delay=0.01, max_delay=0.02)
+    server.script = [(200, {}), (429, {"Retry-After": "0.4"}), (503, {})]
+    embedder = OpenAIEmbedder(base_url=server.url, batch_size=4, base_delay=0.01, max_delay=0.02)
     vectors = embedder.embed_texts(TEXTS)
     np.testing.assert_array_equal(vectors, expected(TEXTS))
-    times = [t for t, _ in ScriptedEmbeddings.requests]
+    times = [t for t, _ in server.requests]
     assert len(times) == 5  # batch 2 asked three times, batch 3 once
     assert times[2] - times[1] >= 0.4  # waited as the server asked
-    assert ScriptedEmbeddings.requests[1][1] == ScriptedEmbeddings.requests[2][1] == TEXTS[4:8]
+    assert server.requests[1][1] == server.requests[2][1] == TEXTS[4:8]
 
 
 def test_requests_per_minute_spaces_requests(server):
-    OpenAIEmbedder(base_url=server, batch_size=2, requests_per_minute=300).embed_texts(TEXTS[:6])
-    times = [t for t, _ in ScriptedEmbeddings.requests]
+    OpenAIEmbedder(base_url=server.url, batch_size=2, requests_per_minute=300).embed_texts(TEXTS[:6])
+    times = [t for t, _ in server.requests]
     # 300 per minute = one every 0.2 s (arrival times jitter a little on a loaded machine)
     assert min(np.diff(times)) >= 0.15 and times[-1] - times[0] >= 0.38
 
 
 def test_a_client_error_is_not_retried(server):
-    ScriptedEmbeddings.script = [(400, {})]
+    server.script = [(400, {})]
     with pytest.raises(SemclustError, match="HTTP 400"):
-        OpenAIEmbedder(base_url=server, batch_size=4).embed_texts(TEXTS)
-    assert len(ScriptedEmbeddings.requests) == 1
+        OpenAIEmbedder(base_url=server.url, batch_size=4).embed_texts(TEXTS)
+    assert len(server.requests) == 1
 
 
 def test_late_failure_keeps_every_paid_batch_and_a_rerun_sends_only_the_rest(server, tmp_study, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-test")
     # batches 1 and 2 succeed, batch 3 fails every attempt (the run stops), then the server recovers
-    ScriptedEmbeddings.script = [(200, {}), (200, {})] + [(500, {})] * 3
-    flaky = OpenAIEmbedder(base_url=server, batch_size=3, max_retries=2, base_delay=0.01, max_delay=0.02)
+    server.script = [(200, {}), (200, {})] + [(500, {})] * 3
+    flaky = OpenAIEmbedder(base_url=server.url, batch_size=3, max_retries=2, base_delay=0.01, max_delay=0.02)
     with pytest.raises(SemclustError, match="gave up after 3 attempts") as info:
         tmp_study.embed_texts(TEXTS, "openai:text-embedding-3-small", backend=flaky)
     assert "sk-secret-test" not in str(info.value)
     stored = tmp_study.store.get_vectors("text_embeddings", "openai:text-embedding-3-small",
                                          [text_hash(t) for t in TEXTS])
     assert set(stored) == {text_hash(t) for t in TEXTS[:6]}  # both paid batches are on disk
-    sent_before = len(ScriptedEmbeddings.requests)
-    monkeypatch.setenv("OPENAI_BASE_URL", server)  # the name alone now reaches the local server
+    sent_before = len(server.requests)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url)  # the name alone now reaches the local server
     vectors = tmp_study.embed_texts(TEXTS, "openai:text-embedding-3-small")
     np.testing.assert_array_equal(vectors, expected(TEXTS))
-    resent = [text for _, batch in ScriptedEmbeddings.requests[sent_before:] for text in batch]
+    resent = [text for _, batch in server.requests[sent_before:] for text in batch]
     assert resent == TEXTS[6:]

@@ -3,41 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from fake_llm_server import FakeLLMServer, write_images
+from local_embeddings import EmbeddingsServer
 from semclust import DescribeOptions, SemclustError, Study
 
 TOPICS = {"sea": ["waves", "boat", "harbour", "sailing", "ocean"],
           "city": ["traffic", "street", "tower", "bus", "crowd"],
           "food": ["bread", "cheese", "soup", "kitchen", "dinner"]}
-
-
-class TopicEmbeddings(BaseHTTPRequestHandler):
-    """OpenAI's /v1/embeddings wire format; a text's vector counts its words of each topic (+1 bias)."""
-
-    texts: list = []
-
-    def do_POST(self):  # noqa: N802 (http.server's naming)
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).texts.extend(body["input"])
-        data = [{"object": "embedding", "index": i, "embedding": topic_vector(t)} for i, t in enumerate(body["input"])]
-        raw = json.dumps({"object": "list", "data": data, "model": body["model"]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def log_message(self, *args):
-        pass
 
 
 def topic_vector(text: str) -> list[float]:
@@ -47,12 +25,9 @@ def topic_vector(text: str) -> list[float]:
 
 @pytest.fixture
 def embeddings(monkeypatch):
-    TopicEmbeddings.texts = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), TopicEmbeddings)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{httpd.server_address[1]}/v1")
-    yield
-    httpd.shutdown()
+    with EmbeddingsServer(topic_vector) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        yield server
 
 
 def posts(tmp_path, n_per_topic=12, seed=0, prefix="p"):
@@ -153,7 +128,7 @@ def test_cluster_returns_dataframes_and_transform_places_new_posts(tmp_path, emb
     assert isinstance(table, pd.DataFrame) and isinstance(run.clusters, pd.DataFrame)
     topic_of_cluster = table.groupby("cluster")["topic"].agg(lambda s: s.mode()[0]).to_dict()
     assert sorted(topic_of_cluster.values()) == sorted(TOPICS)
-    fitted_texts = len(TopicEmbeddings.texts)
+    fitted_texts = sum(len(texts) for _, texts in embeddings.requests)
 
     new = posts(tmp_path, n_per_topic=2, seed=7, prefix="new")
     result = run.transform(new, image="path_col", id="post_id")
@@ -161,7 +136,7 @@ def test_cluster_returns_dataframes_and_transform_places_new_posts(tmp_path, emb
     assert result["fitted"].tolist() == [False] * 6  # assigned, not fitted
     assert [topic_of_cluster[c] for c in result["cluster"]] == new["topic"].tolist()
     assert result.attrs["drift"]["far_share"] == 0.0 and result.attrs["drift"]["outlier_share"] == 0.0
-    assert len(TopicEmbeddings.texts) - fitted_texts == 6  # only the new captions were embedded
+    assert sum(len(texts) for _, texts in embeddings.requests) - fitted_texts == 6  # only the new captions were embedded
     assert set(new["post_id"]) <= set(study.items()["id"])  # they joined the study
     saved = sorted((run.folder / "transform").glob("*.csv"))
     assert len(saved) == 1 and len(pd.read_csv(saved[0])) == 6

@@ -204,29 +204,34 @@ class StudyStore:
     def get_matrix(self, table: str, embedder: str, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """``(found, matrix)``: one row per key (zeros where ``found`` is False), read in bulk.
 
-        Few keys are looked up by primary key; many (a large share of the cache) are read in
-        one scan of the embedder's rows and joined to the keys with a pandas index, so a
-        million cached vectors come back in seconds, not in a million lookups.
+        Few keys are looked up by primary key; many are read in one scan of the embedder's rows,
+        ``fetchmany`` block by block straight into the result (a million 384-d vectors: the
+        1.5 GB result and one block, not the blobs and a joined copy besides), each block's
+        rows placed by a pandas index of the keys.
         """
         column = _key_column(table)
-        keys = list(keys)
-        if len(keys) <= 5000:
-            rows = []
-            for chunk in _chunks(list(dict.fromkeys(keys)), 500):
-                marks = ",".join("?" * len(chunk))
-                rows += self._execute(
-                    f"SELECT {column}, vector FROM {table} WHERE embedder=? AND {column} IN ({marks})",
-                    (embedder, *chunk)).fetchall()
+        codes, unique = pd.factorize(pd.Index(list(keys), dtype=object))
+        if len(unique) <= 5000:
+            cursors = (self._execute(f"SELECT {column}, vector FROM {table} WHERE embedder=? AND {column} IN "
+                                     f"({','.join('?' * len(chunk))})", (embedder, *chunk))
+                       for chunk in _chunks(list(unique), 500))
         else:
-            rows = self._execute(f"SELECT {column}, vector FROM {table} WHERE embedder=?", (embedder,)).fetchall()
-        if not rows:
-            return np.zeros(len(keys), dtype=bool), np.zeros((len(keys), 0), dtype=np.float32)
-        stored = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
-        where = pd.Index([r[0] for r in rows]).get_indexer(keys)
-        found = where >= 0
-        matrix = np.zeros((len(keys), stored.shape[1]), dtype=np.float32)
-        matrix[found] = stored[where[found]]
-        return found, matrix
+            cursors = iter([self._execute(f"SELECT {column}, vector FROM {table} WHERE embedder=?", (embedder,))])
+        found = np.zeros(len(unique), dtype=bool)
+        matrix = None
+        for cursor in cursors:
+            while rows := cursor.fetchmany(50_000):
+                where = unique.get_indexer([r[0] for r in rows])
+                block = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+                if matrix is None:
+                    matrix = np.zeros((len(unique), block.shape[1]), dtype=np.float32)
+                keep = where >= 0
+                matrix[where[keep]], found[where[keep]] = block[keep], True
+        if matrix is None:
+            return np.zeros(len(codes), dtype=bool), np.zeros((len(codes), 0), dtype=np.float32)
+        if len(unique) == len(codes):  # no repeated key: codes are 0..n-1, the matrix is already in key order
+            return found, matrix
+        return found[codes], matrix[codes]
 
     def put_vectors(self, table: str, embedder: str, keys: Sequence[str], matrix: np.ndarray) -> None:
         column = _key_column(table)

@@ -47,3 +47,27 @@ def test_uncoded_sample_says_so_and_keeps_the_earlier_sections(tmp_path, caplog)
     assert "Found array" not in second.output
     after = json.loads(path.read_text())
     assert after["pairs"] == before["pairs"] and after["agreement"] == before["agreement"]
+
+
+def test_pairs_coded_in_an_agreed_column_count_as_coded(tmp_path, caplog):
+    """A codes file with a bare `same` column (the agreed code, no coder suffix) is coded."""
+    pairs = write_images(tmp_path / "img", 12, size=(32, 32))
+    pd.DataFrame({"image": [p for _, p in pairs], "alt": [f"{WORDS[i % 3]} {i}" for i in range(12)]}).to_csv(
+        tmp_path / "posts.csv", index=False)
+    with Study(tmp_path / "study") as study:
+        study.ingest(tmp_path / "posts.csv", progress=False)
+        study.describe("column:alt")
+        run = study.run(RunConfig(describer="column:alt", embedder="tfidf:4", reducer="none",
+                                  clusterer="kmeans:3", map="none"), progress=False)
+    ids = run.assignments["id"].tolist()
+    pairs_of_ids = list(itertools.combinations(ids[:8], 2))
+    theme = {i: n % 3 for n, i in enumerate(ids)}
+    pd.DataFrame({"id_a": [p[0] for p in pairs_of_ids], "id_b": [p[1] for p in pairs_of_ids],
+                  "same": [int(theme[x] == theme[y]) for x, y in pairs_of_ids]}).to_csv(
+        tmp_path / "agreed.csv", index=False)
+    result = CliRunner().invoke(app, ["evaluate", "--study", str(tmp_path / "study"),
+                                      "--codes", str(tmp_path / "agreed.csv")])
+    assert result.exit_code == 0, result.output
+    assert "no pair is coded yet" not in caplog.text
+    saved = json.loads((Run.load(tmp_path / "study").folder / "evaluation.json").read_text())
+    assert saved["pairs"]["by_dimension"]["same"]["scores"]["n_pairs"] == len(pairs_of_ids)

@@ -117,10 +117,17 @@ def evaluation_sections(run: Run, options: EvaluateOptions) -> dict[str, Section
     return sections
 
 
+def _any_code(codes: CodedPairs) -> bool:
+    """Whether any pair carries a code, in a coder's column or in an agreed (bare) column."""
+    columns = [c for d in codes.dimensions
+               for c in [*codes.coder_columns(d), codes.consensus_column(d)] if c is not None]
+    return any(codes.frame[c].notna().any() for c in columns)
+
+
 def coded_pair_sections(run: Run, options: EvaluateOptions) -> dict[str, Section]:
     """Grimmer-King quality, pair precision/recall/F1 and coder agreement from one codes file."""
     codes = _load_codes(options.codes, options.scale)
-    if not any(codes.frame[c].notna().any() for d in codes.dimensions for c in codes.coder_columns(d)):
+    if not _any_code(codes):
         log.warning("no pair is coded yet in %s: fill in its coder columns (or code it with "
                     "`semclust annotate serve`); the pair sections evaluated before are kept as they were",
                     options.codes)

@@ -194,3 +194,10 @@ def test_the_report_is_served_with_its_gallery_links_leading_to_the_app(client):
     assert client.get("/galleries/cluster-2.html", follow_redirects=False).headers["location"] == "/cluster/2"
     assert client.get("/galleries/outliers.html", follow_redirects=False).headers["location"] == "/cluster/-1"
     assert client.get("/galleries/..%2Fconfig.json").status_code == 404
+
+
+def test_search_does_not_match_file_hashes_or_paths(client, built):
+    _, run = built
+    sha = run.assignments["sha256"].dropna().iloc[0]
+    assert 'class="hit"' not in client.get("/search", params={"q": sha[:12]}).text
+    assert 'class="hit"' not in client.get("/search", params={"q": "img0003"}).text

@@ -55,7 +55,7 @@ class _Member:
 def _members(run: Run) -> dict[int, list[_Member]]:
     names = cluster_names(run)
     rows = run.clustered().sort_values(["cluster", "centroid_distance"], kind="stable")
-    sha = _study_sha(run)
+    sha = dict(zip(rows["id"].astype(str), rows["sha256"], strict=True)) if "sha256" in rows.columns else {}
     out: dict[int, list[_Member]] = {}
     used: set[str] = set()
     for row in rows.itertuples(index=False):
@@ -67,20 +67,12 @@ def _members(run: Run) -> dict[int, list[_Member]]:
             stem += "_"
             name = f"{folder}/{stem}{Path(str(row.image)).suffix.lower()}"
         used.add(name)
-        out.setdefault(cluster, []).append(_Member(str(row.id), str(row.image), sha.get(str(row.id)), name))
+        out.setdefault(cluster, []).append(_Member(str(row.id), str(row.image), _hash(sha.get(str(row.id))), name))
     return out
 
 
-def _study_sha(run: Run) -> dict[str, str]:
-    """Content hash per item from the study (thumbnails are cached by it)."""
-    from ..store import StudyStore
-
-    store = StudyStore(run.folder.parent.parent)
-    try:
-        items = store.items_frame()
-    finally:
-        store.close()
-    return {str(i): s for i, s in zip(items["id"], items["sha256"], strict=True) if isinstance(s, str)}
+def _hash(value) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def export_run(run: Run, out: str | Path, formats=FORMATS, *, copy: bool = False) -> dict[str, Path]:

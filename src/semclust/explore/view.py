@@ -46,8 +46,9 @@ class RunView:
         self.run = run
         table = run.assignments.copy()
         table["id"] = table["id"].astype(str)
-        extra = items[["id", "sha256", "status"]].astype({"id": str})
-        self.table = table.merge(extra, on="id", how="left", suffixes=("", "_study")).set_index("id", drop=False)
+        wanted = ["id"] + [c for c in ("sha256", "status") if c not in table.columns]  # for thumbnails
+        extra = items[wanted].astype({"id": str})
+        self.table = table.merge(extra, on="id", how="left").set_index("id", drop=False)
         self.clustered = self.table[self.table["cluster"].notna()]
         self.labels = self.clustered["cluster"].astype(int).to_numpy()
         self.names = cluster_names(run)
@@ -78,7 +79,7 @@ class RunView:
     def input_columns(self) -> list[str]:
         """The user's own columns (sortable and filterable)."""
         skip = {"id", "image", "cluster", "cluster_name", "probability", "description", "centroid_distance",
-                "exemplar", "note", "sha256", "status", "status_study", "fitted"}
+                "exemplar", "note", "sha256", "status", "fitted"}
         return [c for c in self.run.assignments.columns if c not in skip]
 
     def members(self, number: int, sort: str = "centroid", column: str | None = None,

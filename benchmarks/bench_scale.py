@@ -84,6 +84,9 @@ def child_semclust(data: Path, fit_sample: int | None, out: Path) -> dict:
     steps.wrap(pipeline, "fit_model", "fit (+ assign)")
     steps.wrap(pipeline, "map_coordinates", "map")
     steps.wrap(pipeline, "build_assignments", "assignments")
+    steps.wrap(pipeline, "exemplar_flags", "exemplars")
+    steps.wrap(pipeline, "save_model", "save model")
+    steps.wrap(pipeline.Run, "save", "save run files")
     with Study(out) as study:
         steps.time("ingest", lambda: study.ingest(data / "rows.csv", progress=False))
         config = RunConfig(embedder=f"npy:{data / 'vectors.npy'}", fit_sample=fit_sample)
@@ -205,7 +208,8 @@ def main() -> None:
                 results["store-io"] = run_child("store-io", data, data)
             for kind, result in results.items():
                 row = {"n": n, "method": kind, "settings": result.get("settings", ""),
-                       "wall s": round(result["wall"], 1), "peak MB": round(result.get("peak_mb", float("nan")))}
+                       "wall s": round(result["wall"], 1),
+                       "peak MB": round(result["peak_mb"]) if "peak_mb" in result else None}
                 if "labels" in result:
                     row["AMI vs classes"] = round(ami(result["labels"], truth), 3)
                     if kind == "fit-sample" and "labels" in results.get("defaults", {}):

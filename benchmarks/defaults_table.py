@@ -58,8 +58,10 @@ def cifar_corpora(sizes):
         yield "cifar-llava", vectors[pick], labels[pick]
 
 
-def synthetic_corpora(sizes):
+def synthetic_corpora(sizes, wanted=("synth-8", "synth-40")):
     for k in (8, 40):
+        if f"synth-{k}" not in wanted:
+            continue
         for n in sizes:
             yield f"synth-{k}", *sphere_mixture(n, min(k, n // 10), seed=n + k)
 
@@ -115,9 +117,13 @@ def markdown(frame: pd.DataFrame) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="100,300,1000,3000,10000,50000")
-    sizes = [int(s) for s in parser.parse_args().sizes.split(",")]
+    parser.add_argument("--corpora", default="cifar-llava,synth-8,synth-40")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    wanted = args.corpora.split(",")
     table = []
-    for corpus, X, y in [*cifar_corpora(sizes), *synthetic_corpora(sizes)]:
+    corpora = [*(cifar_corpora(sizes) if "cifar-llava" in wanted else []), *synthetic_corpora(sizes, wanted)]
+    for corpus, X, y in corpora:
         rows, auto, timings = score(X, y)
         table.append({"corpus": corpus, "n": len(X), "classes": len(np.unique(y)),
                       "auto settings": f"{auto.reducer} + {auto.clusterer}",

@@ -132,6 +132,7 @@ def child_store_io(data: Path, out: Path) -> dict:
 
 def child(args) -> None:
     data, out = Path(args.data), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     if args.child == "bertopic":
         result = child_bertopic(data, out)
     elif args.child == "store-io":

@@ -54,7 +54,7 @@ def offline_chromium(profile):
     return driver
 
 
-def wait(driver, condition, seconds=60):
+def wait(driver, condition, seconds=180):
     return WebDriverWait(driver, seconds, poll_frequency=0.2).until(condition)
 
 

@@ -201,3 +201,27 @@ def test_search_does_not_match_file_hashes_or_paths(client, built):
     sha = run.assignments["sha256"].dropna().iloc[0]
     assert 'class="hit"' not in client.get("/search", params={"q": sha[:12]}).text
     assert 'class="hit"' not in client.get("/search", params={"q": "img0003"}).text
+
+
+def test_refine_and_export_from_the_command_line(built, tmp_path):
+    from typer.testing import CliRunner
+
+    from semclust.cli import app
+    from semclust.runs import Run
+
+    study, run = built
+    cli = CliRunner()
+    done = cli.invoke(app, ["refine", "--study", str(study.folder), "--run", run.id, "--merge", "0,1",
+                            "--name", "0=Wind and floods", "--drop", "3", "--outliers", "nearest:0.01", "--no-report"])
+    assert done.exit_code == 0, done.output
+    new = Run.load(study.folder, "latest")
+    assert new.config["parent_run"] == run.id
+    assert set(new.assignments.loc[new.assignments["cluster"] == 0, "cluster_name"]) == {"Wind and floods"}
+    outliers = (new.assignments["cluster"] == -1).sum()
+    assert outliers <= 0.01 * new.assignments["cluster"].notna().sum()
+    bad = cli.invoke(app, ["refine", "--study", str(study.folder), "--run", run.id, "--split", "9:kmeans:2"])
+    assert bad.exit_code == 1 and "no cluster 9" in bad.output and "Traceback" not in bad.output
+    out = cli.invoke(app, ["export", "--study", str(study.folder), "--run", new.id, "--out", str(tmp_path / "x"),
+                           "--format", "tables"])
+    assert out.exit_code == 0, out.output
+    assert "Wind and floods" in (tmp_path / "x" / "clusters.csv").read_text()

@@ -7,12 +7,14 @@ cannot be used are recorded with the reason and skipped, never a crash.
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import json
 import logging
 import multiprocessing
 import os
+import sys
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -230,10 +232,30 @@ def _item_row(record: dict, position: int, extra: list[str], probes: dict[str, _
 def _probe_pool(n_files: int, workers: int | None):
     """Processes for many files (hashing and decoding use every core), threads for a few."""
     workers = workers or os.cpu_count() or 1
-    if n_files >= PROCESS_POOL_FROM and workers > 1:
+    if n_files >= PROCESS_POOL_FROM and workers > 1 and main_module_is_spawn_safe():
         # spawn, not fork: the parent may hold threads (a progress bar, a server) that fork would copy mid-lock
         return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
     return ThreadPoolExecutor(max_workers=max(workers, 4))
+
+
+def main_module_is_spawn_safe() -> bool:
+    """Whether spawned workers can import ``__main__`` without re-running the user's work.
+
+    A spawned process imports the parent's main script. A notebook or REPL has none, the
+    ``semclust`` command and ``python -m pytest`` guard theirs, but a plain script that calls
+    ``study.add(...)`` at top level would run again in every worker (and crash the pool, or
+    worse, repeat paid calls). Such scripts get threads instead.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is None:
+        return True  # a notebook or REPL: nothing to re-run
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return False
+    return any(isinstance(node, ast.If) and "__main__" in ast.unparse(node.test)
+               and "__name__" in ast.unparse(node.test) for node in tree.body)
 
 
 class _ProbeProgress:

@@ -74,7 +74,7 @@ class Steps:
         return value
 
 
-def child_semclust(data: Path, fit_sample: int | None, out: Path) -> dict:
+def child_semclust(data: Path, fit_sample: int | None, out: Path, map_kind: str = "umap") -> dict:
     from semclust import pipeline, routes
     from semclust.config import RunConfig
     from semclust.study import Study
@@ -89,7 +89,7 @@ def child_semclust(data: Path, fit_sample: int | None, out: Path) -> dict:
     steps.wrap(pipeline.Run, "save", "save run files")
     with Study(out) as study:
         steps.time("ingest", lambda: study.ingest(data / "rows.csv", progress=False))
-        config = RunConfig(embedder=f"npy:{data / 'vectors.npy'}", fit_sample=fit_sample)
+        config = RunConfig(embedder=f"npy:{data / 'vectors.npy'}", fit_sample=fit_sample, map=map_kind)
         run = steps.time("cluster run (total)", lambda: pipeline.cluster_run(study, config, progress=False))
         steps.time("label", lambda: pipeline.label_run(run))
         steps.time("report", lambda: pipeline.report_run(run))
@@ -138,14 +138,17 @@ def child(args) -> None:
     elif args.child == "store-io":
         result = child_store_io(data, out)
     else:
-        result = child_semclust(data, args.fit_sample, out)
+        result = child_semclust(data, args.fit_sample, out, args.map)
     result["peak_mb"] = peak_mb()
     print("RESULT " + json.dumps(result), flush=True)
 
 
+MAP = "umap"
+
+
 def run_child(kind: str, data: Path, work: Path, fit_sample: int | None = None) -> dict:
     out = work / kind
-    cmd = [sys.executable, __file__, "--child", kind, "--data", str(data), "--out", str(out)]
+    cmd = [sys.executable, __file__, "--child", kind, "--data", str(data), "--out", str(out), "--map", MAP]
     if fit_sample is not None:
         cmd += ["--fit-sample", str(fit_sample)]
     start = time.perf_counter()
@@ -188,7 +191,10 @@ def main() -> None:
     parser.add_argument("--data")
     parser.add_argument("--out")
     parser.add_argument("--fit-sample", type=int, default=None)
+    parser.add_argument("--map", default="umap", help="the report's map: umap (default), pca or none")
     args = parser.parse_args()
+    global MAP
+    MAP = args.map
     if args.child:
         child(args)
         return

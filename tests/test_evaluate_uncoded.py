@@ -16,16 +16,21 @@ from semclust.runs import Run
 WORDS = ["flood river rain water", "fire smoke forest heat", "protest crowd sign march"]
 
 
-def test_uncoded_sample_says_so_and_keeps_the_earlier_sections(tmp_path, caplog):
-    pairs = write_images(tmp_path / "img", 18, size=(32, 32))
-    pd.DataFrame({"image": [p for _, p in pairs], "alt": [f"{WORDS[i % 3]} {i}" for i in range(18)]}).to_csv(
+def _clustered_study(tmp_path, n: int) -> list[str]:
+    """A study of ``n`` images with themed alt text, clustered into 3; returns the item ids."""
+    pairs = write_images(tmp_path / "img", n, size=(32, 32))
+    pd.DataFrame({"image": [p for _, p in pairs], "alt": [f"{WORDS[i % 3]} {i}" for i in range(n)]}).to_csv(
         tmp_path / "posts.csv", index=False)
     with Study(tmp_path / "study") as study:
         study.ingest(tmp_path / "posts.csv", progress=False)
         study.describe("column:alt")
         run = study.run(RunConfig(describer="column:alt", embedder="tfidf:4", reducer="none",
                                   clusterer="kmeans:3", map="none"), progress=False)
-    ids = run.assignments["id"].tolist()
+    return run.assignments["id"].tolist()
+
+
+def test_uncoded_sample_says_so_and_keeps_the_earlier_sections(tmp_path, caplog):
+    ids = _clustered_study(tmp_path, 18)
     pairs_of_ids = list(itertools.combinations(ids[:9], 2))
     coded = pd.DataFrame({"pair": range(len(pairs_of_ids)), "id_a": [p[0] for p in pairs_of_ids],
                           "id_b": [p[1] for p in pairs_of_ids]})
@@ -51,15 +56,7 @@ def test_uncoded_sample_says_so_and_keeps_the_earlier_sections(tmp_path, caplog)
 
 def test_pairs_coded_in_an_agreed_column_count_as_coded(tmp_path, caplog):
     """A codes file with a bare `same` column (the agreed code, no coder suffix) is coded."""
-    pairs = write_images(tmp_path / "img", 12, size=(32, 32))
-    pd.DataFrame({"image": [p for _, p in pairs], "alt": [f"{WORDS[i % 3]} {i}" for i in range(12)]}).to_csv(
-        tmp_path / "posts.csv", index=False)
-    with Study(tmp_path / "study") as study:
-        study.ingest(tmp_path / "posts.csv", progress=False)
-        study.describe("column:alt")
-        run = study.run(RunConfig(describer="column:alt", embedder="tfidf:4", reducer="none",
-                                  clusterer="kmeans:3", map="none"), progress=False)
-    ids = run.assignments["id"].tolist()
+    ids = _clustered_study(tmp_path, 12)
     pairs_of_ids = list(itertools.combinations(ids[:8], 2))
     theme = {i: n % 3 for n, i in enumerate(ids)}
     pd.DataFrame({"id_a": [p[0] for p in pairs_of_ids], "id_b": [p[1] for p in pairs_of_ids],

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from browser_support import By, Keys, WebDriverWait, serving, webdriver  # skips without Chromium
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from explore_corpus import make_study
 
 N_ITEMS = 20_000
@@ -55,17 +56,22 @@ def offline_chromium(profile):
 
 
 def wait(driver, condition, seconds=180):
-    return WebDriverWait(driver, seconds, poll_frequency=0.2).until(condition)
+    """Poll ``condition``; an element that went stale or is not there yet (the page is being
+    replaced after an edit) counts as 'not yet', not as a failure."""
+    return WebDriverWait(driver, seconds, poll_frequency=0.2,
+                         ignored_exceptions=(StaleElementReferenceException, NoSuchElementException),
+                         ).until(condition)
 
 
-def run_id(driver) -> str:
-    return driver.find_element(By.CSS_SELECTOR, "#run-header b").text
+def text_now(driver, css: str) -> str | None:
+    """The text of ``css`` read in one script call, so a page swap cannot stale it half-way."""
+    return driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e ? e.innerText : null;", css)
 
 
 def edit_and_wait(driver, button_id: str, before: str) -> str:
     driver.find_element(By.ID, button_id).click()
-    wait(driver, lambda d: run_id(d) != before, 120)
-    return run_id(driver)
+    return wait(driver, lambda d: (now := text_now(d, "#run-header b")) not in (None, before) and now, 120)
 
 
 @pytest.mark.slow
@@ -171,7 +177,7 @@ def _edits(driver, base, first: str) -> str:
     target.clear()
     target.send_keys("0.05")
     reduced = edit_and_wait(driver, "reduce", dropped)
-    header = driver.find_element(By.ID, "run-header").text
+    header = wait(driver, lambda d: text_now(d, "#run-header"))
     outliers = int(header.split(" outliers")[0].split(",")[-1].replace(",", "").split()[-1])
     assert outliers <= 0.05 * N_ITEMS
     return reduced

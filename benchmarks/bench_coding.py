@@ -39,9 +39,9 @@ from PIL import Image  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from semclust.cli import app as cli  # noqa: E402
-from semclust.config import RunConfig  # noqa: E402
-from semclust.pipeline import cluster_run, label_run  # noqa: E402
-from semclust.study import Study  # noqa: E402
+from semclust.study.config import RunConfig  # noqa: E402
+from semclust.study.pipeline import cluster_run, label_run  # noqa: E402
+from semclust.study.workspace import Study  # noqa: E402
 
 WORDS = "solar ocean protest forest flood cattle glacier bicycle border child flag vote".split()
 

@@ -42,8 +42,8 @@ TESTS = Path(__file__).resolve().parents[1] / "tests"
 sys.path.insert(0, str(TESTS))
 
 from fake_llm_server import MemoryCache, write_images  # noqa: E402
-from semclust.describe import PRESETS, create_describer, describe_images  # noqa: E402
-from semclust.describe.prepare import prepare_image  # noqa: E402
+from semclust.stages.describe import PRESETS, create_describer, describe_images  # noqa: E402
+from semclust.stages.describe.prepare import prepare_image  # noqa: E402
 
 
 @contextlib.contextmanager
@@ -133,10 +133,10 @@ def throughput(args) -> None:
 def batch_requests(n_images: int, max_bytes: int) -> None:
     """Submit ``n_images`` through the batch path, kill it while polling, rerun: count requests."""
     from fake_batch_server import FakeBatchServer
-    from semclust.describe.batch import BatchLimits, BatchPolling, adescribe_in_batches
-    from semclust.describe.runner import description_key
-    from semclust.store import StudyStore
-    from semclust.store.batches import StudyBatchLedger
+    from semclust.core.store import StudyStore
+    from semclust.core.store.batches import StudyBatchLedger
+    from semclust.stages.describe.batch import BatchLimits, BatchPolling, adescribe_in_batches
+    from semclust.stages.describe.runner import description_key
 
     prompt = PRESETS["connotative"]
     polling = BatchPolling(first=0.05, longest=0.2)

@@ -25,7 +25,7 @@ import pandas as pd
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("SEMCLUST_QUIET", "1")
 
-from semclust.embed import create_text_embedder  # noqa: E402
+from semclust.stages.embed import create_text_embedder  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "sample" / "cifar10-llava" / "posts.csv"
 

@@ -63,8 +63,8 @@ def wait_for(driver, script, timeout=600.0):
 
 
 def measure(n_items: int, folder: Path, profile: Path) -> dict:
-    from semclust.explore.app import create_app
-    from semclust.explore.thumbs import FOLDER, cache_size
+    from semclust.exploration.app import create_app
+    from semclust.exploration.thumbs import FOLDER, cache_size
 
     started = time.perf_counter()
     study, run = make_study(folder, n_items, n_images=400)

@@ -59,7 +59,7 @@ def build_study(folder: Path, n: int) -> None:
     """A study of ``n`` synthetic descriptions, each item pointing at one of 20 tiny images."""
     from PIL import Image
 
-    from semclust.study import Study
+    from semclust.study.workspace import Study
 
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(20):
@@ -122,9 +122,9 @@ def _rss_kb(pid: int) -> int:
 
 
 def measure_grid(study_folder: Path, embedders: list[str], jobs: int) -> dict:
-    from semclust.grid_file import parse_grid
-    from semclust.grid_runner import run_grid
-    from semclust.study import Study
+    from semclust.study.workspace import Study
+    from semclust.validation.grid_file import parse_grid
+    from semclust.validation.grid_runner import run_grid
 
     grid = parse_grid(grid_spec(embedders))
     memory = TreeMemory()
@@ -156,11 +156,11 @@ def naive_settings(embedders: list[str], count: int | None) -> list[tuple[str, s
 
 
 def measure_naive(study_folder: Path, embedders: list[str], count: int | None) -> dict:
-    from semclust.cluster import create_clusterer
-    from semclust.embed import create_text_embedder
-    from semclust.evaluate.internal import internal_indices
-    from semclust.reduce import create_reducer
-    from semclust.study import Study
+    from semclust.stages.cluster import create_clusterer
+    from semclust.stages.embed import create_text_embedder
+    from semclust.stages.reduce import create_reducer
+    from semclust.study.workspace import Study
+    from semclust.validation.evaluate.internal import internal_indices
 
     with Study(study_folder) as study:
         texts = study.descriptions().dropna().tolist()

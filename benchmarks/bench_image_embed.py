@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from semclust.image_embed import image_embedders
+from semclust.stages.image_embed import image_embedders
 
 SPECS = ["cnn:resnet18", "cnn:resnet50", "cnn:vgg16", "cnn:xception", "clip:ViT-B-32"]
 

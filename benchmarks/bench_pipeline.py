@@ -24,12 +24,12 @@ import pandas as pd
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("SEMCLUST_QUIET", "1")
 
-from semclust.config import RunConfig  # noqa: E402
-from semclust.embed.sentence_transformers_backend import SentenceTransformerEmbedder  # noqa: E402
-from semclust.label import ClusterKeywords  # noqa: E402
-from semclust.pipeline import reduce_and_cluster  # noqa: E402
-from semclust.store import StudyStore  # noqa: E402
-from semclust.study import Study  # noqa: E402
+from semclust.core.store import StudyStore  # noqa: E402
+from semclust.stages.embed.sentence_transformers_backend import SentenceTransformerEmbedder  # noqa: E402
+from semclust.stages.label import ClusterKeywords  # noqa: E402
+from semclust.study.config import RunConfig  # noqa: E402
+from semclust.study.pipeline import reduce_and_cluster  # noqa: E402
+from semclust.study.workspace import Study  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "sample" / "cifar10-llava" / "posts.csv"
 

@@ -75,9 +75,9 @@ class Steps:
 
 
 def child_semclust(data: Path, fit_sample: int | None, out: Path, map_kind: str = "umap") -> dict:
-    from semclust import pipeline, routes
-    from semclust.config import RunConfig
-    from semclust.study import Study
+    from semclust.study import pipeline, routes
+    from semclust.study.config import RunConfig
+    from semclust.study.workspace import Study
 
     steps = Steps()
     steps.wrap(routes, "route_features", "read vectors")
@@ -114,8 +114,8 @@ def child_bertopic(data: Path, out: Path) -> dict:
 
 
 def child_store_io(data: Path, out: Path) -> dict:
-    from semclust.store import StudyStore
-    from semclust.store.item_vectors import load_item_vectors, save_item_vectors
+    from semclust.core.store import StudyStore
+    from semclust.core.store.item_vectors import load_item_vectors, save_item_vectors
 
     X = np.load(data / "vectors.npy")
     keys = [f"{i:064x}" for i in range(len(X))]

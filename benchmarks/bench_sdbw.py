@@ -20,7 +20,7 @@ import numpy as np
 from s_dbw import S_Dbw
 from sklearn.datasets import make_blobs
 
-from semclust.evaluate.sdbw import s_dbw
+from semclust.validation.evaluate.sdbw import s_dbw
 
 
 def _best_time(fn, repeat: int) -> tuple[float, float]:

@@ -2,7 +2,7 @@
 
 Run:  nice .venv/bin/python benchmarks/defaults_table.py [--sizes 100,300,1000,3000,10000,50000]
 
-Corpora (none of them used to choose the rule in semclust.adaptive):
+Corpora (none of them used to choose the rule in semclust.study.adaptive):
 
 - ``cifar-llava``: the 500 real LLaVA descriptions of ../shared/sample/cifar10-llava embedded
   with the bundled all-MiniLM-L6-v2, 10 classes; random subsamples of 100 and 300 (and all 500).
@@ -36,9 +36,9 @@ warnings.filterwarnings("ignore")
 
 from synthetic_vectors import sphere_mixture  # noqa: E402
 
-from semclust.adaptive import ARMINIO, auto_settings  # noqa: E402
-from semclust.cluster import create_clusterer  # noqa: E402
-from semclust.reduce import create_reducer  # noqa: E402
+from semclust.stages.cluster import create_clusterer  # noqa: E402
+from semclust.stages.reduce import create_reducer  # noqa: E402
+from semclust.study.adaptive import ARMINIO, auto_settings  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "sample" / "cifar10-llava" / "posts.csv"
 
@@ -47,7 +47,7 @@ def cifar_corpora(sizes):
     if not SAMPLE.exists():
         print(f"(cifar-llava skipped: {SAMPLE} not found)")
         return
-    from semclust.embed import create_text_embedder
+    from semclust.stages.embed import create_text_embedder
 
     posts = pd.read_csv(SAMPLE)
     vectors = create_text_embedder("st:all-MiniLM-L6-v2", progress=False).embed_texts(posts["description"].tolist())

@@ -31,10 +31,10 @@ import pandas as pd
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from semclust.embed import create_text_embedder  # noqa: E402
-from semclust.evaluate import choose_k, external_scores, pair_scores  # noqa: E402
-from semclust.evaluate.sdbw import s_dbw  # noqa: E402
-from semclust.reduce import create_reducer  # noqa: E402
+from semclust.stages.embed import create_text_embedder  # noqa: E402
+from semclust.stages.reduce import create_reducer  # noqa: E402
+from semclust.validation.evaluate import choose_k, external_scores, pair_scores  # noqa: E402
+from semclust.validation.evaluate.sdbw import s_dbw  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "sample" / "cifar10-llava" / "posts.csv"
 

@@ -24,10 +24,10 @@ from sklearn.metrics import adjusted_mutual_info_score
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("SEMCLUST_QUIET", "1")
 
-from semclust.config import RunConfig  # noqa: E402
-from semclust.errors import MissingModelError  # noqa: E402
-from semclust.pipeline import cluster_run  # noqa: E402
-from semclust.study import Study  # noqa: E402
+from semclust.core.errors import MissingModelError  # noqa: E402
+from semclust.study.config import RunConfig  # noqa: E402
+from semclust.study.pipeline import cluster_run  # noqa: E402
+from semclust.study.workspace import Study  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "sample" / "cifar10-llava" / "posts.csv"
 

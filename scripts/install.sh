@@ -71,7 +71,7 @@ PY
 fi
 "${PIP[@]}" install -q -e ".[$EXTRAS]"
 
-.venv/bin/python -c "from semclust.embed.sentence_transformers_backend import bundled_minilm_path, verify_bundled
+.venv/bin/python -c "from semclust.stages.embed.sentence_transformers_backend import bundled_minilm_path, verify_bundled
 path = bundled_minilm_path()
 if path: verify_bundled(path)
 print('bundled all-MiniLM-L6-v2:', 'sha256 verified' if path else 'not installed (the st extra)')"

@@ -66,9 +66,9 @@ def serving(app):
 
 def pairs_study(root: Path, make_image, *, n_images: int, n_pairs: int, size=(320, 240)):
     """A study of ``n_images`` generated images and a pairs task of ``n_pairs``: (folder, task)."""
-    from semclust import sampling
-    from semclust.annotate import AnnotationStore, load_task
-    from semclust.study import Study
+    from semclust.study.workspace import Study
+    from semclust.validation import sampling
+    from semclust.validation.annotate import AnnotationStore, load_task
 
     for i in range(n_images):
         make_image(root / "images" / f"img{i}.png", size=size, seed=i)

@@ -37,7 +37,9 @@ def make_image() -> Callable[..., Path]:
 @pytest.fixture
 def tmp_study(tmp_path):
     """An empty study folder, closed after the test."""
-    from semclust.study import Study  # imported here so other test modules do not pay for it
+    from semclust.study.workspace import (
+        Study,  # imported here so other test modules do not pay for it
+    )
 
     study = Study(tmp_path / "study")
     yield study
@@ -48,7 +50,7 @@ def tmp_study(tmp_path):
 def pytest_runtest_call(item):
     """A test that reaches a backend whose optional extra is not installed is skipped with the
     install hint (e.g. the image routes after a CPU-only install without torchvision)."""
-    from semclust.errors import MissingDependencyError
+    from semclust.core.errors import MissingDependencyError
 
     outcome = yield
     error = outcome.excinfo[1] if outcome.excinfo else None

@@ -29,10 +29,10 @@ THEMES = {
 
 def make_study(folder: Path, n_items: int, n_images: int = 120, seed: int = 0, k: int = 8):
     """A study in ``folder`` with ``n_items`` items and one run; returns the open Study and the Run."""
-    from semclust.config import RunConfig
-    from semclust.pipeline import execute_run, label_run
-    from semclust.store.store import ImageRow, ItemRow
-    from semclust.study import Study
+    from semclust.core.store.store import ImageRow, ItemRow
+    from semclust.study.config import RunConfig
+    from semclust.study.pipeline import execute_run, label_run
+    from semclust.study.workspace import Study
 
     rng = np.random.default_rng(seed)
     images = folder / "images"
@@ -65,7 +65,7 @@ def make_study(folder: Path, n_items: int, n_images: int = 120, seed: int = 0, k
     config = RunConfig(describer="column:description", embedder="tfidf:20", reducer="pca:5",
                        clusterer=f"kmeans:{k}", map="pca", seed=seed)
     if n_items > 30_000:  # the report is not what the 100k benchmark measures
-        from semclust.pipeline import cluster_run
+        from semclust.study.pipeline import cluster_run
 
         run = cluster_run(study, config, progress=False)
         label_run(run)

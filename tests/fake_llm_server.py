@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from semclust.describe.records import DescriptionKey, DescriptionRecord
+from semclust.core.store.records import DescriptionKey, DescriptionRecord
 
 OPENAI_PATH = "/v1/chat/completions"
 OLLAMA_PATH = "/api/chat"

@@ -13,16 +13,16 @@ from pathlib import Path
 
 
 def hanging_cluster(reductions, input_id, reduction_id, setting_id, spec, seed, settings):
-    """Stands in for ``semclust.grid_runner._cluster``: report the pid, then never finish."""
+    """Stands in for ``semclust.validation.grid_runner._cluster``: report the pid, then never finish."""
     folder = Path(os.environ["PIDS_FOLDER"])
     (folder / f"{os.getpid()}.pid").write_text(str(os.getpid()))
     time.sleep(600)
 
 
 if __name__ == "__main__":
-    import semclust.grid_runner as runner
-    from semclust.grid_file import parse_grid
-    from semclust.study import Study
+    import semclust.validation.grid_runner as runner
+    from semclust.study.workspace import Study
+    from semclust.validation.grid_file import parse_grid
 
     os.environ["PIDS_FOLDER"] = sys.argv[2]
     runner._cluster = hanging_cluster

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from semclust.adaptive import auto_settings, settings_for
-from semclust.cluster import create_clusterer
-from semclust.config import RunConfig
-from semclust.errors import SemclustError
-from semclust.pipeline import adapt_to_size, reduce_and_cluster
+from semclust.core.errors import SemclustError
+from semclust.stages.cluster import create_clusterer
+from semclust.study.adaptive import auto_settings, settings_for
+from semclust.study.config import RunConfig
+from semclust.study.pipeline import adapt_to_size, reduce_and_cluster
 
 
 @pytest.mark.parametrize(("n", "reducer", "clusterer"), [
@@ -76,7 +76,7 @@ def test_adapt_to_size_logs_the_choice(caplog):
 def test_run_records_the_chosen_settings(tmp_study, tmp_path):
     import pandas as pd
 
-    from semclust.pipeline import cluster_run
+    from semclust.study.pipeline import cluster_run
 
     rng = np.random.default_rng(0)
     words = [["river", "flood", "rain"], ["cat", "dog", "pet"], ["vote", "ballot", "party"]]

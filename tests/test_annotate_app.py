@@ -13,18 +13,18 @@ from itsdangerous import URLSafeSerializer
 from PIL import Image
 from typer.testing import CliRunner
 
-from semclust import sampling
-from semclust.annotate import (
+from semclust.validation import sampling
+from semclust.validation.annotate import (
     AnnotationError,
     AnnotationStore,
     create_app,
     export_answers,
     load_task,
 )
-from semclust.annotate.export import write_table
-from semclust.annotate.tasks import coder_seed, next_index, read_sample
-from semclust.evaluate import score_interpretability, within_cluster_consistency
-from semclust.evaluate.codes import load_codes
+from semclust.validation.annotate.export import write_table
+from semclust.validation.annotate.tasks import coder_seed, next_index, read_sample
+from semclust.validation.evaluate import score_interpretability, within_cluster_consistency
+from semclust.validation.evaluate.codes import load_codes
 
 N_IMAGES = 10
 SECRET_CLUSTER = "CLUSTER-SECRET-4711"
@@ -33,7 +33,7 @@ SECRET_CLUSTER = "CLUSTER-SECRET-4711"
 @pytest.fixture
 def study(tmp_path, make_image):
     """A study of 10 small images, half of them in a subfolder (ids with a slash)."""
-    from semclust.study import Study
+    from semclust.study.workspace import Study
 
     for i in range(N_IMAGES):
         make_image(tmp_path / "images" / ("sub" if i % 2 else "") / f"img{i:02d}.png", seed=i)
@@ -163,7 +163,7 @@ def test_skip_keeps_answers_and_comes_back_last(pairs_task):
 
 
 def test_next_index_prefers_unseen_then_skipped():
-    from semclust.annotate.tasks import Answer
+    from semclust.validation.annotate.tasks import Answer
 
     def answer(position, status):
         return Answer(position, "x", status, None, "", "")

@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 from browser_support import By, Keys, WebDriverWait, chromium, pairs_study, serving
-from semclust.annotate import AnnotationStore, create_app, export_answers
+from semclust.validation.annotate import AnnotationStore, create_app, export_answers
 
 
 @pytest.fixture

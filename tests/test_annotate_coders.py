@@ -10,18 +10,18 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from semclust import sampling
-from semclust.annotate import AnnotationStore, create_app, export_answers, load_task
-from semclust.annotate.links import coder_token, group_token, read_invitation
-from semclust.annotate.scales import PRESETS, ScaleError, load_scales
-from semclust.annotate.tasks import AnnotationError
 from semclust.cli import app as cli
-from semclust.evaluate import within_cluster_consistency
+from semclust.validation import sampling
+from semclust.validation.annotate import AnnotationStore, create_app, export_answers, load_task
+from semclust.validation.annotate.links import coder_token, group_token, read_invitation
+from semclust.validation.annotate.scales import PRESETS, ScaleError, load_scales
+from semclust.validation.annotate.tasks import AnnotationError
+from semclust.validation.evaluate import within_cluster_consistency
 
 
 @pytest.fixture
 def study(tmp_path, make_image):
-    from semclust.study import Study
+    from semclust.study.workspace import Study
 
     for i in range(8):
         make_image(tmp_path / "images" / f"img{i}.png", seed=i)
@@ -217,9 +217,9 @@ def test_scale_files_and_their_errors(tmp_path):
 
 
 def test_dashboard_agreement_by_hand_and_behind_its_token(study, tmp_path):
-    from semclust.annotate.dashboard import agreement_so_far
-    from semclust.annotate.links import admin_token
-    from semclust.annotate.tasks import Answer
+    from semclust.validation.annotate.dashboard import agreement_so_far
+    from semclust.validation.annotate.links import admin_token
+    from semclust.validation.annotate.tasks import Answer
 
     def given(coder, codes):
         return [Answer(p, coder, "answered", {"same": c}, "", "") for p, c in enumerate(codes)]

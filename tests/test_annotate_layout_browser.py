@@ -18,9 +18,9 @@ from browser_support import (
     pairs_study,
     serving,
 )
-from semclust import sampling
-from semclust.annotate import create_app
-from semclust.sampling_export import InterpretabilityTest, export_interpretability
+from semclust.validation import sampling
+from semclust.validation.annotate import create_app
+from semclust.validation.sampling_export import InterpretabilityTest, export_interpretability
 
 #: A photo and a CIFAR-sized picture: a tiny image must not shrink its card.
 SIZES = ((320, 200), (32, 32))

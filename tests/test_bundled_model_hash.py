@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from semclust.embed import sentence_transformers_backend as st_backend
-from semclust.errors import MissingModelError
+from semclust.core.errors import MissingModelError
+from semclust.stages.embed import sentence_transformers_backend as st_backend
 
 
 def test_the_installed_copy_matches_and_a_changed_file_is_refused(tmp_path, monkeypatch):

@@ -14,10 +14,10 @@ from sklearn.metrics import adjusted_mutual_info_score, silhouette_score
 from typer.testing import CliRunner
 
 from semclust.cli import app
-from semclust.config import RunConfig
-from semclust.pipeline import cluster_run, label_run, reduce_and_cluster
-from semclust.runs import Run
-from semclust.study import Study
+from semclust.study.config import RunConfig
+from semclust.study.pipeline import cluster_run, label_run, reduce_and_cluster
+from semclust.study.runs import Run
+from semclust.study.workspace import Study
 
 THEMES = {
     "energy": "solar wind turbines renewable energy panels",

@@ -7,10 +7,10 @@ import json
 import pytest
 from tests.test_fit_sample import _text_study
 
-from semclust.config import ConfigError, DescribeOptions, RunConfig
-from semclust.describe.prompts import PRESETS
-from semclust.pipeline import cluster_run, used_description
-from semclust.study import DescriptionSource
+from semclust.stages.describe.prompts import PRESETS
+from semclust.study.config import ConfigError, DescribeOptions, RunConfig
+from semclust.study.pipeline import cluster_run, used_description
+from semclust.study.workspace import DescriptionSource
 
 
 def test_unknown_keys_are_named_with_the_nearest_known_one():

@@ -16,9 +16,9 @@ from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import adjusted_mutual_info_score
 
-from semclust.demo_corpus import DEMO_THEMES, N_REPOSTS, make_demo_corpus
-from semclust.errors import SemclustError
-from semclust.imageio import ImageReadError, open_image
+from semclust.core.errors import SemclustError
+from semclust.core.imageio import ImageReadError, open_image
+from semclust.study.demo_corpus import DEMO_THEMES, N_REPOSTS, make_demo_corpus
 
 N_PER_THEME = 10
 N_MESSY = N_REPOSTS + 3  # reposts, near-duplicate, corrupt, zero-byte

@@ -12,16 +12,21 @@ from PIL import Image
 
 from fake_batch_server import FakeBatchServer
 from fake_llm_server import default_text, write_images
-from semclust.config import DescribeOptions
-from semclust.describe import PRESETS, DescriberConfigError, create_describer, description_key
-from semclust.describe.batch import (
+from semclust.core.store import StudyStore
+from semclust.core.store.batches import StudyBatchLedger, batches_frame
+from semclust.stages.describe import (
+    PRESETS,
+    DescriberConfigError,
+    create_describer,
+    description_key,
+)
+from semclust.stages.describe.batch import (
     BatchLimits,
     BatchPolling,
     adescribe_in_batches,
     describe_in_batches,
 )
-from semclust.store import StudyStore
-from semclust.store.batches import StudyBatchLedger, batches_frame
+from semclust.study.config import DescribeOptions
 
 PROMPT = PRESETS["connotative"]
 FAST = BatchPolling(first=0.01, longest=0.05)
@@ -172,7 +177,7 @@ def test_a_batch_created_but_never_acknowledged_is_found_not_recreated(server, s
 
 
 def _no_retry_api(describer):
-    from semclust.describe.batch import BatchAPI
+    from semclust.stages.describe.batch import BatchAPI
 
     return BatchAPI(describer, retries=0)
 

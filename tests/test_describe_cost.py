@@ -6,9 +6,14 @@ import pytest
 from typer.testing import CliRunner
 
 from fake_llm_server import FakeLLMServer, MemoryCache, write_images
-from semclust.config import DescribeOptions
-from semclust.describe import PRESETS, DescriberConfigError, create_describer, describe_images
-from semclust.describe.cost import (
+from semclust.core.store.records import DescriptionKey, DescriptionRecord
+from semclust.stages.describe import (
+    PRESETS,
+    DescriberConfigError,
+    create_describer,
+    describe_images,
+)
+from semclust.stages.describe.cost import (
     DEFAULT_COMPLETION_TOKENS,
     FREE,
     Budget,
@@ -17,7 +22,7 @@ from semclust.describe.cost import (
     load_prices,
     price_for,
 )
-from semclust.describe.records import DescriptionKey, DescriptionRecord
+from semclust.study.config import DescribeOptions
 
 GPT4O = Price(input=2.5, output=10.0, batch=0.5, image_base=85, image_tile=170)
 

@@ -9,10 +9,15 @@ import pytest
 pytest.importorskip("transformers", reason="the hf: describer needs transformers (pip install 'semclust[hf]')")
 
 from fake_llm_server import MemoryCache, write_images  # noqa: E402
-from semclust.describe import PRESETS, DescriberConfigError, create_describer, describe_images  # noqa: E402
-from semclust.describe.local import pick_device, pick_dtype  # noqa: E402
-from semclust.describe.prepare import prepare_image  # noqa: E402
-from semclust.errors import MissingModelError  # noqa: E402
+from semclust.core.errors import MissingModelError  # noqa: E402
+from semclust.stages.describe import (  # noqa: E402
+    PRESETS,
+    DescriberConfigError,
+    create_describer,
+    describe_images,
+)
+from semclust.stages.describe.local import pick_device, pick_dtype  # noqa: E402
+from semclust.stages.describe.prepare import prepare_image  # noqa: E402
 from tiny_vlms import tiny_llava, tiny_qwen2_vl  # noqa: E402
 
 PROMPT = PRESETS["connotative"]
@@ -104,7 +109,7 @@ def test_cuda_defaults_to_bfloat16_where_supported():
 
 
 def test_study_describes_with_an_in_process_model(tmp_study, tmp_path):
-    from semclust.config import DescribeOptions
+    from semclust.study.config import DescribeOptions
 
     model = tiny_llava(tmp_path / "llava")
     write_images(tmp_path / "img", 3, size=(64, 48))

@@ -16,8 +16,13 @@ from fake_llm_server import (
     ollama_body,
     write_images,
 )
-from semclust.describe import PRESETS, DescriberConfigError, create_describer, describe_images
-from semclust.describe.ollama import DEFAULT_BASE_URL
+from semclust.stages.describe import (
+    PRESETS,
+    DescriberConfigError,
+    create_describer,
+    describe_images,
+)
+from semclust.stages.describe.ollama import DEFAULT_BASE_URL
 
 PROMPT = PRESETS["denotative"]
 

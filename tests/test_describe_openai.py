@@ -19,7 +19,7 @@ from fake_llm_server import (
     openai_body,
     write_images,
 )
-from semclust.describe import (
+from semclust.stages.describe import (
     PRESETS,
     AuthenticationError,
     DescriberConfigError,

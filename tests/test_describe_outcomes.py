@@ -20,9 +20,9 @@ from typer.testing import CliRunner
 
 from fake_llm_server import FakeLLMServer, Reply, openai_body, write_images
 from semclust.cli import app
-from semclust.describe import PRESETS, create_describer, describe_images
-from semclust.describe.refusal import detect_refusal
-from semclust.store import StudyStore
+from semclust.core.store import StudyStore
+from semclust.stages.describe import PRESETS, create_describer, describe_images
+from semclust.stages.describe.refusal import detect_refusal
 
 PROMPT = PRESETS["connotative"]
 
@@ -227,8 +227,8 @@ def test_run_lists_refused_failed_and_truncated_items_with_their_reasons(tmp_pat
     assert "1 × refused: model declined: I'm sorry, but I can't assist with that." in output
     assert "1 × failed: HTTP 400: image too small" in output
     assert "1 clustered descriptions were cut off at the token limit" in output
-    from semclust.pipeline import TRUNCATED_NOTE
-    from semclust.runs import Run
+    from semclust.study.pipeline import TRUNCATED_NOTE
+    from semclust.study.runs import Run
 
     notes = Run.load(tmp_path / "study").assignments["note"].fillna("")
     assert sorted(n.split(":")[0] for n in notes if n) == sorted(

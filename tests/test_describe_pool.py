@@ -5,8 +5,13 @@ from __future__ import annotations
 import pytest
 
 from fake_llm_server import FakeLLMServer, MemoryCache, Reply, write_images
-from semclust.describe import PRESETS, DescriberConfigError, create_describer, describe_images
-from semclust.describe.pool import DescriberPool
+from semclust.stages.describe import (
+    PRESETS,
+    DescriberConfigError,
+    create_describer,
+    describe_images,
+)
+from semclust.stages.describe.pool import DescriberPool
 
 
 @pytest.fixture(autouse=True)

@@ -9,8 +9,8 @@ from collections import deque
 import numpy as np
 from PIL import Image
 
-from semclust.describe.prepare import Prefetcher, PreparedImage, prepare_image
-from semclust.imageio import ImageReadError, open_image
+from semclust.core.imageio import ImageReadError, open_image
+from semclust.stages.describe.prepare import Prefetcher, PreparedImage, prepare_image
 
 
 def test_jpeg_draft_decodes_at_the_largest_power_of_two_scale_that_keeps_max_side(make_image, tmp_path):

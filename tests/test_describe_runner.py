@@ -18,7 +18,9 @@ from fake_llm_server import (
     openai_body,
     write_images,
 )
-from semclust.describe import (
+from semclust.core.errors import UnknownBackendError
+from semclust.core.retry import parse_retry_after
+from semclust.stages.describe import (
     PRESETS,
     AuthenticationError,
     DescriberConfigError,
@@ -26,10 +28,8 @@ from semclust.describe import (
     describe_images,
     resolve_prompt,
 )
-from semclust.describe.errors import parse_retry_after
-from semclust.describe.ratelimit import Throttle
-from semclust.describe.refusal import detect_refusal
-from semclust.errors import UnknownBackendError
+from semclust.stages.describe.ratelimit import Throttle
+from semclust.stages.describe.refusal import detect_refusal
 
 PROMPT = PRESETS["connotative"]
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from fake_llm_server import FakeLLMServer, write_images
 from semclust.cli import app
-from semclust.runs import Run
+from semclust.study.runs import Run
 
 
 def test_cli_run_with_openai_compatible_server_describes_each_distinct_image_once(tmp_path, monkeypatch):

@@ -18,7 +18,12 @@ import pytest
 from PIL import Image
 
 from fake_llm_server import MemoryCache, write_images
-from semclust.describe import PRESETS, DescriberConfigError, create_describer, describe_images
+from semclust.stages.describe import (
+    PRESETS,
+    DescriberConfigError,
+    create_describer,
+    describe_images,
+)
 
 PROMPT = PRESETS["connotative"]
 

@@ -10,10 +10,10 @@ from sklearn.metrics import adjusted_mutual_info_score
 from typer.testing import CliRunner
 
 from fake_llm_server import FakeLLMServer, Reply, openai_body, write_images
-from semclust.config import DescribeOptions
-from semclust.errors import SemclustError
-from semclust.evaluate.describer_audit import AuditOptions, audit_describers, write_audit
-from semclust.evaluate.log_odds import distinctive_words, weighted_log_odds, word_counts
+from semclust.core.errors import SemclustError
+from semclust.study.config import DescribeOptions
+from semclust.validation.evaluate.describer_audit import AuditOptions, audit_describers, write_audit
+from semclust.validation.evaluate.log_odds import distinctive_words, weighted_log_odds, word_counts
 
 
 def test_weighted_log_odds_by_hand():

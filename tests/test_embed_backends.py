@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from semclust.embed import create_text_embedder
-from semclust.errors import SemclustError, UnknownBackendError
+from semclust.core.errors import SemclustError, UnknownBackendError
+from semclust.stages.embed import create_text_embedder
 
 
 class EmbeddingsHandler(BaseHTTPRequestHandler):

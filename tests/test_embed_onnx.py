@@ -11,9 +11,9 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 st = pytest.importorskip("sentence_transformers")
 
-from semclust.embed import create_text_embedder  # noqa: E402
-from semclust.embed.sentence_transformers_backend import bundled_minilm_path  # noqa: E402
-from semclust.errors import SemclustError  # noqa: E402
+from semclust.core.errors import SemclustError  # noqa: E402
+from semclust.stages.embed import create_text_embedder  # noqa: E402
+from semclust.stages.embed.sentence_transformers_backend import bundled_minilm_path  # noqa: E402
 
 TEXTS = ["a flooded street after the storm", "protesters hold placards", "a cat asleep on a sofa",
          "wind turbines on a hill at dawn", "x"]

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from local_embeddings import EmbeddingsServer
-from semclust.embed.openai_embeddings import OpenAIEmbedder
-from semclust.errors import SemclustError
-from semclust.store import text_hash
+from semclust.core.errors import SemclustError
+from semclust.core.store import text_hash
+from semclust.stages.embed.openai_embeddings import OpenAIEmbedder
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Agreement between coders and consensus codes (semclust.evaluate.agreement)."""
+"""Agreement between coders and consensus codes (semclust.validation.evaluate.agreement)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from semclust.evaluate import (
+from semclust.validation.evaluate import (
     EvaluationInputError,
     coder_agreement,
     consensus,

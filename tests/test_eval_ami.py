@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from semclust.errors import SemclustError
-from semclust.evaluate.ami import adjusted_mutual_info, form_name
-from semclust.evaluate.compare import ami
-from semclust.evaluate.seed_stability import stability
-from semclust.routes import modality_agreement
+from semclust.core.errors import SemclustError
+from semclust.study.routes import modality_agreement
+from semclust.validation.evaluate.ami import adjusted_mutual_info, form_name
+from semclust.validation.evaluate.compare import ami
+from semclust.validation.evaluate.seed_stability import stability
 
 
 def appendix_a1(t: list, i: list, denominator=max) -> float:

@@ -8,10 +8,10 @@ from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 
 from figure_capture import capture_figures, line_data
-from semclust.errors import SemclustError
-from semclust.evaluate.marginal_gain import choose_k, marginal_gain, pick_k, s_dbw_by_k
-from semclust.evaluate.plots import plot_marginal_gain
-from semclust.evaluate.sdbw import s_dbw
+from semclust.core.errors import SemclustError
+from semclust.validation.evaluate.marginal_gain import choose_k, marginal_gain, pick_k, s_dbw_by_k
+from semclust.validation.evaluate.plots import plot_marginal_gain
+from semclust.validation.evaluate.sdbw import s_dbw
 
 # K:      2     4     6     9      12
 # S_Dbw:  1.0   0.7   0.6   0.57   0.565

@@ -10,9 +10,9 @@ import pytest
 from sklearn.metrics import adjusted_mutual_info_score
 
 from figure_capture import capture_figures
-from semclust.errors import SemclustError
-from semclust.evaluate.compare import ami, cooccurrence, hungarian_column_order
-from semclust.evaluate.plots import plot_cooccurrence
+from semclust.core.errors import SemclustError
+from semclust.validation.evaluate.compare import ami, cooccurrence, hungarian_column_order
+from semclust.validation.evaluate.plots import plot_cooccurrence
 
 
 def _run(ids, labels):

@@ -1,11 +1,11 @@
-"""Within-cluster consistency (semclust.evaluate.consistency)."""
+"""Within-cluster consistency (semclust.validation.evaluate.consistency)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from semclust.evaluate import EvaluationInputError, within_cluster_consistency
+from semclust.validation.evaluate import EvaluationInputError, within_cluster_consistency
 
 #   cluster 0: fraud, fraud, fraud, blockade  -> top "fraud", 3 of 4 = 0.75
 #   cluster 1: banner, march                  -> tie, first coded "banner", 1 of 2 = 0.5

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from figure_capture import capture_figures, line_data
-from semclust.errors import SemclustError
-from semclust.evaluate.dataloss import data_loss_curve
-from semclust.evaluate.plots import plot_data_loss
+from semclust.core.errors import SemclustError
+from semclust.validation.evaluate.dataloss import data_loss_curve
+from semclust.validation.evaluate.plots import plot_data_loss
 
 # 10 items: cluster 0 has 3, clusters 1 and 3 have 2 each, cluster 2 has 1, 2 outliers.
 # Keeping the top k (ties: smaller id first) keeps 3, 5, 7, 8 items -> loss .7 .5 .3 .2

@@ -1,4 +1,4 @@
-"""Agreement with known labels (semclust.evaluate.external), checked against scikit-learn."""
+"""Agreement with known labels (semclust.validation.evaluate.external), checked against scikit-learn."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn import metrics
 
-from semclust.evaluate import EvaluationInputError, external_scores
+from semclust.validation.evaluate import EvaluationInputError, external_scores
 
 RNG = np.random.default_rng(11)
 TRUE = RNG.choice(["protest", "energy", "meme"], 80)

@@ -8,9 +8,9 @@ from s_dbw import S_Dbw
 from sklearn.datasets import make_blobs
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
-from semclust.errors import SemclustError
-from semclust.evaluate.internal import INDEX_NAMES, internal_indices
-from semclust.evaluate.sdbw import s_dbw
+from semclust.core.errors import SemclustError
+from semclust.validation.evaluate.internal import INDEX_NAMES, internal_indices
+from semclust.validation.evaluate.sdbw import s_dbw
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Scoring the interpretability test (semclust.evaluate.interpretability)."""
+"""Scoring the interpretability test (semclust.validation.evaluate.interpretability)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from semclust.evaluate import EvaluationInputError, score_interpretability
+from semclust.validation.evaluate import EvaluationInputError, score_interpretability
 
 # Six image sets from three clusters, two evaluators. Where they disagree the majority is a
 # tie, and the first evaluator's label counts (Arminio et al., section 3.2).

@@ -1,4 +1,4 @@
-"""Pair-counting precision/recall/F1 and its cross-validation (semclust.evaluate.pairs)."""
+"""Pair-counting precision/recall/F1 and its cross-validation (semclust.validation.evaluate.pairs)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics.cluster import pair_confusion_matrix
 
-from semclust.evaluate import EvaluationInputError, pair_scores, pair_scores_cv
+from semclust.validation.evaluate import EvaluationInputError, pair_scores, pair_scores_cv
 
 RNG = np.random.default_rng(0)
 N = 30
@@ -149,8 +149,8 @@ def test_default_scores_all_coded_pairs_so_discarding_hard_images_does_not_pay()
 def test_evaluation_section_reports_both_forms_with_the_pairs_left_out():
     from types import SimpleNamespace
 
-    from semclust.evaluate import EvaluateOptions, load_codes
-    from semclust.evaluate.sections import pair_score_section
+    from semclust.validation.evaluate import EvaluateOptions, load_codes
+    from semclust.validation.evaluate.sections import pair_score_section
 
     run = SimpleNamespace(assignments=_assignments(PRED))
     section = pair_score_section(run, load_codes(CODES), EvaluateOptions(), {})

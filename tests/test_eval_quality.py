@@ -1,4 +1,4 @@
-"""Grimmer-King quality and the coded-pairs file it reads (semclust.evaluate.quality/.codes)."""
+"""Grimmer-King quality and the coded-pairs file it reads (semclust.validation.evaluate.quality/.codes)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from semclust.evaluate import (
+from semclust.validation.evaluate import (
     EvaluationInputError,
     grimmer_king,
     grimmer_king_by_dimension,

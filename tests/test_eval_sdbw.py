@@ -10,9 +10,9 @@ from s_dbw import S_Dbw
 from scipy.spatial.distance import cdist
 from sklearn.datasets import make_blobs
 
-from semclust.errors import SemclustError
-from semclust.evaluate import sdbw
-from semclust.evaluate.sdbw import UndefinedIndexError, count_within, s_dbw
+from semclust.core.errors import SemclustError
+from semclust.validation.evaluate import sdbw
+from semclust.validation.evaluate.sdbw import UndefinedIndexError, count_within, s_dbw
 
 
 def _blobs(n, dim, k, seed, outlier_share=0.05, spread=2.0):

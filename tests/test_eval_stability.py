@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_mutual_info_score
 
-from semclust.errors import SemclustError
-from semclust.evaluate.seed_stability import best_jaccard, stability
+from semclust.core.errors import SemclustError
+from semclust.validation.evaluate.seed_stability import best_jaccard, stability
 
 BASE = np.repeat([0, 1, 2, 3], 50)
 

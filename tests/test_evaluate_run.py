@@ -1,4 +1,4 @@
-"""The Python API of semclust.evaluate (evaluate_run and friends) against the CLI that wraps it."""
+"""The Python API of semclust.validation.evaluate (evaluate_run and friends) against the CLI that wraps it."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ from sklearn.metrics import adjusted_mutual_info_score, silhouette_score
 from typer.testing import CliRunner
 
 from semclust.cli import app
-from semclust.config import RunConfig
-from semclust.errors import SemclustError
-from semclust.evaluate import (
+from semclust.core.errors import SemclustError
+from semclust.study.config import RunConfig
+from semclust.study.pipeline import cluster_run, label_run
+from semclust.study.runs import Run
+from semclust.study.workspace import Study
+from semclust.validation.evaluate import (
     EvaluateOptions,
     choose_k_for_run,
     compare_runs,
@@ -24,10 +27,7 @@ from semclust.evaluate import (
     headline,
     stability_of_run,
 )
-from semclust.evaluate.alternatives import compare_section
-from semclust.pipeline import cluster_run, label_run
-from semclust.runs import Run
-from semclust.study import Study
+from semclust.validation.evaluate.alternatives import compare_section
 
 WORDS = {
     "cat": "cat kitten whiskers purr paws fur",

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from fake_llm_server import write_images
 from semclust import RunConfig, Study
 from semclust.cli import app
-from semclust.runs import Run
+from semclust.study.runs import Run
 
 WORDS = ["flood river rain water", "fire smoke forest heat", "protest crowd sign march"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from semclust.evaluate.words import as_text, in_words
+from semclust.validation.evaluate.words import as_text, in_words
 
 
 def test_known_sections_in_words_with_changed_thresholds():

@@ -10,11 +10,11 @@ from fastapi.testclient import TestClient
 
 from explore_corpus import make_study
 from fake_llm_server import FakeLLMServer, Reply, ollama_body, openai_body
-from semclust.explore.app import create_app
-from semclust.explore.export import export_run
-from semclust.explore.namer import NamerOptions, name_clusters, parse_name
-from semclust.explore.search import SearchIndex, fts_query
-from semclust.explore.thumbs import cache_size
+from semclust.exploration.app import create_app
+from semclust.exploration.export import export_run
+from semclust.exploration.namer import NamerOptions, name_clusters, parse_name
+from semclust.exploration.search import SearchIndex, fts_query
+from semclust.exploration.thumbs import cache_size
 
 BASE = "http://127.0.0.1:8766"
 SAME_ORIGIN = {"Origin": BASE}
@@ -207,7 +207,7 @@ def test_refine_and_export_from_the_command_line(built, tmp_path):
     from typer.testing import CliRunner
 
     from semclust.cli import app
-    from semclust.runs import Run
+    from semclust.study.runs import Run
 
     study, run = built
     cli = CliRunner()

@@ -11,9 +11,9 @@ import json
 import time
 
 import pytest
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 
 from browser_support import By, Keys, WebDriverWait, serving, webdriver  # skips without Chromium
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from explore_corpus import make_study
 
 N_ITEMS = 20_000
@@ -76,7 +76,7 @@ def edit_and_wait(driver, button_id: str, before: str) -> str:
 
 @pytest.mark.slow
 def test_explore_20k_items_offline(study, tmp_path):
-    from semclust.explore.app import create_app
+    from semclust.exploration.app import create_app
 
     s, first = study
     with serving(create_app(s.folder, first.id)) as base:
@@ -198,7 +198,7 @@ def _replay(folder, run):
     from typer.testing import CliRunner
 
     from semclust.cli import app
-    from semclust.runs import Run
+    from semclust.study.runs import Run
 
     config = json.loads((folder / "runs" / run / "config.json").read_text())
     assert [e["op"] for e in config["edits_from_root"]] == ["merge", "split", "drop", "outliers"]

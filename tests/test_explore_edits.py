@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from explore_corpus import make_study
-from semclust.explore.edits import Clustering, EditError, apply_edits, parse_cli_edits
-from semclust.explore.refine import refine_run, replay_run
+from semclust.exploration.edits import Clustering, EditError, apply_edits, parse_cli_edits
+from semclust.exploration.refine import refine_run, replay_run
 
 # cluster 0 around x=0, cluster 1 around x=10; two outliers at x=4 (nearer 0) and x=7 (nearer 1)
 POSITIONS = [-1.0, 0.0, 1.0, 9.0, 11.0, 4.0, 7.0]

@@ -20,11 +20,16 @@ import torch
 from PIL import Image, ImageDraw
 from sklearn.metrics import silhouette_score
 
-from semclust.errors import MissingModelError, SemclustError
-from semclust.image_embed import embed_paths, image_embedders
-from semclust.image_embed.cnn import architecture
-from semclust.image_embed.finetune import LabelFileError, finetune, read_finetuned, read_labels
-from semclust.image_embed.weights import WeightsError
+from semclust.core.errors import MissingModelError, SemclustError
+from semclust.stages.image_embed import embed_paths, image_embedders
+from semclust.stages.image_embed.cnn import architecture
+from semclust.stages.image_embed.finetune import (
+    LabelFileError,
+    finetune,
+    read_finetuned,
+    read_labels,
+)
+from semclust.stages.image_embed.weights import WeightsError
 
 SIZE = 32
 
@@ -180,7 +185,7 @@ def test_cli_finetune_then_cluster_with_the_finetuned_embedder(labelled, tmp_pat
     from typer.testing import CliRunner
 
     from semclust.cli import app
-    from semclust.runs import Run
+    from semclust.study.runs import Run
 
     model = tmp_path / "ft.pt"
     result = CliRunner().invoke(app, [

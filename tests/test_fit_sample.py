@@ -12,10 +12,9 @@ from sklearn.datasets import make_blobs
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_mutual_info_score
 
-from semclust.cluster import create_clusterer
-from semclust.config import RunConfig
-from semclust.errors import SemclustError
-from semclust.fitted_model import (
+from semclust.core.errors import SemclustError
+from semclust.stages.cluster import create_clusterer
+from semclust.stages.fitted_model import (
     AUTO_FIT_ABOVE,
     AUTO_FIT_SAMPLE,
     assign,
@@ -25,8 +24,9 @@ from semclust.fitted_model import (
     resolve_fit_sample,
     save_model,
 )
-from semclust.pipeline import cluster_run
-from semclust.study import Study
+from semclust.study.config import RunConfig
+from semclust.study.pipeline import cluster_run
+from semclust.study.workspace import Study
 
 
 def blobs(n=1200, seed=0):

@@ -8,10 +8,10 @@ import types
 import numpy as np
 import pytest
 
-from semclust import gpu
-from semclust.cluster import create_clusterer
-from semclust.errors import SemclustError
-from semclust.reduce import create_reducer
+from semclust.core import gpu
+from semclust.core.errors import SemclustError
+from semclust.stages.cluster import create_clusterer
+from semclust.stages.reduce import create_reducer
 
 
 @pytest.fixture

@@ -13,17 +13,17 @@ from PIL import Image
 from sklearn.metrics import adjusted_mutual_info_score, silhouette_score
 from typer.testing import CliRunner
 
-import semclust.grid_runner as grid_module
+import semclust.validation.grid_runner as grid_module
 from semclust.cli import app
-from semclust.errors import SemclustError
-from semclust.evaluate import grimmer_king, pair_scores_cv
-from semclust.evaluate.internal import internal_indices
-from semclust.grid_file import GridError, load_grid, parse_grid
-from semclust.grid_runner import run_grid
-from semclust.grid_scoring import ScoringOptions, best_setting
-from semclust.pipeline import cluster_run
-from semclust.routes import route_features
-from semclust.study import Study
+from semclust.core.errors import SemclustError
+from semclust.study.pipeline import cluster_run
+from semclust.study.routes import route_features
+from semclust.study.workspace import Study
+from semclust.validation.evaluate import grimmer_king, pair_scores_cv
+from semclust.validation.evaluate.internal import internal_indices
+from semclust.validation.grid_file import GridError, load_grid, parse_grid
+from semclust.validation.grid_runner import run_grid
+from semclust.validation.grid_scoring import ScoringOptions, best_setting
 
 MIN_PAIRS = 20  # the demo study is small: 50/50 pairs would leave every quality unscored
 
@@ -49,7 +49,7 @@ class MeanColour:
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
-    from semclust.demo_corpus import make_demo_corpus
+    from semclust.study.demo_corpus import make_demo_corpus
 
     folder = tmp_path_factory.mktemp("grid")
     csv = make_demo_corpus(folder / "corpus", n_per_theme=8, seed=1)
@@ -93,7 +93,7 @@ def _scoring(codes_file) -> ScoringOptions:
 
 
 def _counting(monkeypatch, name: str, fail_after: int | None = None) -> list[str]:
-    """Record every call of ``semclust.grid_runner.<name>``; raise KeyboardInterrupt after ``fail_after``."""
+    """Record every call of ``semclust.validation.grid_runner.<name>``; raise KeyboardInterrupt after ``fail_after``."""
     calls: list[str] = []
     original = getattr(grid_module, name)
 
@@ -140,7 +140,7 @@ def test_rerun_after_interrupt_computes_only_the_rest(study, monkeypatch, caplog
     monkeypatch.undo()
     reductions = _counting(monkeypatch, "create_reducer")
     clusterings = _counting(monkeypatch, "create_clusterer")
-    with caplog.at_level("INFO", logger="semclust.grid_runner"):
+    with caplog.at_level("INFO", logger="semclust.validation.grid_runner"):
         outcome = run_grid(study, grid, n_jobs=1, progress=False, plots=False)
     assert (outcome.n_skipped, outcome.n_computed, outcome.n_reductions) == (2, 2, 0)
     assert reductions == [] and len(clusterings) == 2
@@ -293,7 +293,7 @@ def test_parallel_workers_give_the_same_results(study):
 
 
 def test_image_embedders_run_on_the_images_through_the_study_cache(study, monkeypatch):
-    from semclust.image_embed import image_embedders
+    from semclust.stages.image_embed import image_embedders
 
     calls = []
 
@@ -371,7 +371,7 @@ def test_yaml_families_expand_like_the_paper_grid():
 def test_only_a_setting_that_does_not_fit_is_skipped_other_errors_stop_the_grid(
     study, monkeypatch, caplog
 ):
-    from semclust.cluster import clusterers
+    from semclust.stages.cluster import clusterers
 
     def broken(args, **options):
         class Broken:
@@ -382,7 +382,7 @@ def test_only_a_setting_that_does_not_fit_is_skipped_other_errors_stop_the_grid(
 
     monkeypatch.setitem(clusterers._factories, "broken", broken)
     grid = _grid("bug", reducers=["pca:3"], clusterers=["kmeans:70", "broken", "kmeans:4"])
-    with caplog.at_level("ERROR", logger="semclust.grid_runner"), pytest.raises(ValueError):
+    with caplog.at_level("ERROR", logger="semclust.validation.grid_runner"), pytest.raises(ValueError):
         run_grid(study, grid, n_jobs=1, progress=False, plots=False)
     assert "Traceback" in caplog.text and "a bug, not a setting" in caplog.text
     folder = grid_module.grid_folder(study.folder, "bug")
@@ -440,8 +440,8 @@ def test_iterative_kmeans_settings_keep_their_iteration_history(study):
 
 def test_oneshot_vs_iterative_plot_draws_each_settings_score(tmp_path, monkeypatch):
     from figure_capture import capture_figures, scatter_points
-    from semclust.grid_plots import plot_oneshot_vs_iterative, plot_precision_recall
-    from semclust.grid_runner import COLUMNS
+    from semclust.validation.grid_plots import plot_oneshot_vs_iterative, plot_precision_recall
+    from semclust.validation.grid_runner import COLUMNS
 
     rows = [
         ("st", "none", "kmeans:10", 0.61, 0.5, 0.8), ("st", "none", "iterkmeans::::0.08", 0.7, 0.6, 0.85),

@@ -14,10 +14,10 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 
-from semclust.errors import MissingModelError, UnknownBackendError
-from semclust.image_embed import TextImageEmbedder, image_embedders
-from semclust.image_embed.clip import weight_file
-from semclust.image_embed.weights import WeightsError, file_fingerprint, resolve_weights
+from semclust.core.errors import MissingModelError, UnknownBackendError
+from semclust.stages.image_embed import TextImageEmbedder, image_embedders
+from semclust.stages.image_embed.clip import weight_file
+from semclust.stages.image_embed.weights import WeightsError, file_fingerprint, resolve_weights
 
 TINY = "semclust-test-tiny-clip"
 TINY_CONFIG = {

@@ -19,12 +19,12 @@ from PIL import Image
 from safetensors.torch import save_file
 from torchvision import transforms as T
 
-from semclust.errors import MissingModelError, UnknownBackendError
-from semclust.image_embed import ImageEmbedder, embed_paths, image_embedders
-from semclust.image_embed.base import EmbeddingShapeError
-from semclust.image_embed.cnn import architecture, feature_network
-from semclust.image_embed.weights import WeightsError, file_fingerprint, seeded
-from semclust.imageio import ImageReadError
+from semclust.core.errors import MissingModelError, UnknownBackendError
+from semclust.core.imageio import ImageReadError
+from semclust.stages.image_embed import ImageEmbedder, embed_paths, image_embedders
+from semclust.stages.image_embed.base import EmbeddingShapeError
+from semclust.stages.image_embed.cnn import architecture, feature_network
+from semclust.stages.image_embed.weights import WeightsError, file_fingerprint, seeded
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from semclust.imageio import (
+from semclust.core.imageio import (
     ImageReadError,
     downscale,
     jpeg_data_url,

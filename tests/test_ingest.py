@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from semclust.errors import SemclustError
-from semclust.ingest import near_duplicate_pairs, read_input
-from semclust.study import DescriptionSource
+from semclust.core.errors import SemclustError
+from semclust.stages.ingest import near_duplicate_pairs, read_input
+from semclust.study.workspace import DescriptionSource
 
-ingest_module = importlib.import_module("semclust.ingest")
+ingest_module = importlib.import_module("semclust.stages.ingest")
 
 QUIET = {"progress": False, "workers": 2}
 

@@ -19,7 +19,7 @@ def test_unguarded_script_ingests_with_threads_and_runs_once(tmp_path):
     write_images(tmp_path / "img", 6, size=(16, 16))
     marker = tmp_path / "runs.txt"
     script = _script(tmp_path, f"""
-        from semclust import ingest as ingest_module
+        from semclust.stages import ingest as ingest_module
         from semclust import Study
         ingest_module.PROCESS_POOL_FROM = 1          # what 500+ files would do
         with open({str(marker)!r}, "a") as f:
@@ -36,7 +36,7 @@ def test_unguarded_script_ingests_with_threads_and_runs_once(tmp_path):
 
 def test_guarded_script_is_spawn_safe(tmp_path):
     script = _script(tmp_path, """
-        from semclust import ingest as ingest_module
+        from semclust.stages import ingest as ingest_module
         if __name__ == "__main__":
             print(ingest_module.main_module_is_spawn_safe())
     """)

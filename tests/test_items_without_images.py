@@ -9,10 +9,10 @@ from sklearn.metrics import adjusted_mutual_info_score
 from typer.testing import CliRunner
 
 from semclust.cli import app
-from semclust.config import RunConfig
-from semclust.errors import SemclustError
-from semclust.pipeline import cluster_run, label_run, report_run
-from semclust.runs import Run
+from semclust.core.errors import SemclustError
+from semclust.study.config import RunConfig
+from semclust.study.pipeline import cluster_run, label_run, report_run
+from semclust.study.runs import Run
 
 
 def three_blobs(n_per: int = 20, dim: int = 8, seed: int = 0):
@@ -100,7 +100,7 @@ def test_reingest_of_text_only_rows_keeps_their_order(tmp_study, tmp_path):
 
 
 def test_a_killed_ingest_resumes_with_the_files_it_had_not_probed(tmp_study, tmp_path, make_image, monkeypatch):
-    from semclust import ingest as ingest_module
+    from semclust.stages import ingest as ingest_module
 
     paths = [make_image(tmp_path / "img" / f"{i:02d}.png", seed=i) for i in range(12)]
     pd.DataFrame({"id": [f"p{i}" for i in range(12)], "image": [str(p) for p in paths]}).to_csv(
@@ -127,8 +127,8 @@ def test_a_killed_ingest_resumes_with_the_files_it_had_not_probed(tmp_study, tmp
 
 @pytest.mark.slow
 def test_many_files_are_probed_on_worker_processes_with_the_same_result(tmp_path, make_image, monkeypatch):
-    from semclust import ingest as ingest_module
-    from semclust.study import Study
+    from semclust.stages import ingest as ingest_module
+    from semclust.study.workspace import Study
 
     for i in range(6):
         make_image(tmp_path / "img" / f"{i}.jpg", seed=i)
@@ -143,7 +143,7 @@ def test_many_files_are_probed_on_worker_processes_with_the_same_result(tmp_path
 
 
 def threads_phashes(folder):
-    from semclust.store import StudyStore
+    from semclust.core.store import StudyStore
 
     store = StudyStore(folder)
     try:

@@ -1,4 +1,4 @@
-"""Tests for Casas et al.'s iterative k-means (semclust.cluster_iterkmeans)."""
+"""Tests for Casas et al.'s iterative k-means (semclust.stages.cluster_iterkmeans)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from sklearn.metrics import adjusted_rand_score, silhouette_samples, silhouette_
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from figure_capture import bar_heights, capture_figures
-from semclust.cluster_iterkmeans import (
+from semclust.core.errors import SemclustError
+from semclust.stages.cluster_iterkmeans import (
     HISTORY_COLUMNS,
     IterativeKMeans,
     candidate_ks,
@@ -19,7 +20,6 @@ from semclust.cluster_iterkmeans import (
     plot_iterations,
     window_converged,
 )
-from semclust.errors import SemclustError
 
 # The hand-traced data set: seven points on a line (see test_matches_hand_trace).
 LINE = np.array([0, 1, 11, 14, 21, 32, 33], dtype=float)[:, None]
@@ -254,10 +254,10 @@ def test_plot_iterations_draws_the_history(tmp_path, monkeypatch):
 
 
 def test_every_iterkmeans_run_writes_its_iteration_history(tmp_path):
-    from semclust.config import RunConfig
-    from semclust.demo_corpus import make_demo_corpus
-    from semclust.pipeline import cluster_run
-    from semclust.study import Study
+    from semclust.study.config import RunConfig
+    from semclust.study.demo_corpus import make_demo_corpus
+    from semclust.study.pipeline import cluster_run
+    from semclust.study.workspace import Study
 
     csv = make_demo_corpus(tmp_path / "corpus", n_per_theme=6, seed=0)
     with Study(tmp_path / "study") as study:

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from semclust.errors import SemclustError
-from semclust.label import ClusterKeywords, class_tfidf, plain_text
+from semclust.core.errors import SemclustError
+from semclust.stages.label import ClusterKeywords, class_tfidf, plain_text
 
 
 def test_tfidf_keywords_match_hand_worked_example():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from semclust import map2d
-from semclust.errors import SemclustError
+from semclust.core.errors import SemclustError
+from semclust.stages import map2d
 
 
 def blobs(n_per=150, dim=5, seed=0):

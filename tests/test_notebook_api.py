@@ -152,7 +152,7 @@ def test_cluster_returns_dataframes_and_transform_places_new_posts(tmp_path, emb
 
 
 def test_transform_refuses_corpus_dependent_embeddings_and_runs_without_a_study(tmp_path):
-    from semclust.runs import Run
+    from semclust.study.runs import Run
 
     study = Study(tmp_path / "study")
     study.add(posts(tmp_path, n_per_topic=4), image="path_col", id="post_id", text="caption")

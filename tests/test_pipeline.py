@@ -11,10 +11,10 @@ from sklearn.metrics import adjusted_mutual_info_score
 from typer.testing import CliRunner
 
 from semclust.cli import app
-from semclust.config import RunConfig
-from semclust.pipeline import cluster_run, exemplar_flags, relabel_by_size
-from semclust.runs import Run
-from semclust.study import Study
+from semclust.study.config import RunConfig
+from semclust.study.pipeline import cluster_run, exemplar_flags, relabel_by_size
+from semclust.study.runs import Run
+from semclust.study.workspace import Study
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "sample" / "cifar10-llava" / "posts.csv"
 needs_sample = pytest.mark.skipif(
@@ -59,7 +59,7 @@ def test_cli_run_on_cifar_sample_agrees_with_hidden_labels(tmp_path):
 
 
 def _demo_study(tmp_path, per_theme=8):
-    from semclust.demo_corpus import make_demo_corpus
+    from semclust.study.demo_corpus import make_demo_corpus
 
     csv = make_demo_corpus(tmp_path / "corpus", n_per_theme=per_theme, seed=1)
     study = Study(tmp_path / "study")

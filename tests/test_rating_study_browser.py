@@ -22,9 +22,9 @@ from typer.testing import CliRunner
 
 from browser_support import By, Keys, WebDriverWait, chromium, serving
 from semclust.cli import app as cli
-from semclust.config import RunConfig
-from semclust.pipeline import cluster_run, label_run
-from semclust.study import Study
+from semclust.study.config import RunConfig
+from semclust.study.pipeline import cluster_run, label_run
+from semclust.study.workspace import Study
 
 THEMES = [
     "solar panels roof energy",

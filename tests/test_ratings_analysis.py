@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from semclust.evaluate.answer_files import SamplingError
-from semclust.evaluate.ratings import (
+from semclust.validation.evaluate.answer_files import SamplingError
+from semclust.validation.evaluate.ratings import (
     RatingsOptions,
     ScaleInfo,
     by_cluster,
@@ -15,7 +15,7 @@ from semclust.evaluate.ratings import (
     reliability,
     share_marks,
 )
-from semclust.sampling_ratings import parse_groups, rating_slots
+from semclust.validation.sampling_ratings import parse_groups, rating_slots
 
 SCALES = [ScaleInfo("s1", "X", 1, 10), ScaleInfo("s2", "X", 1, 10)]
 
@@ -149,7 +149,7 @@ def test_simulated_group_effect_is_recovered_within_its_interval():
 def test_ratings_file_errors_name_the_line_and_the_fix(tmp_path):
     import json
 
-    from semclust.evaluate.rating_study import read_ratings
+    from semclust.validation.evaluate.rating_study import read_ratings
 
     path = tmp_path / "ratings.csv"
     pd.DataFrame(

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from semclust import registry as registry_module
-from semclust.errors import SemclustError, UnknownBackendError
-from semclust.registry import Registry, split_spec
+from semclust.core import registry as registry_module
+from semclust.core.errors import SemclustError, UnknownBackendError
+from semclust.core.registry import Registry, split_spec
 
 
 @pytest.mark.parametrize(
@@ -110,7 +110,7 @@ def test_entry_points_are_found_lazily_and_builtins_win(plugin_module, monkeypat
 
 
 def test_builtin_text_embedders_are_registered():
-    from semclust.embed import text_embedders
+    from semclust.stages.embed import text_embedders
 
     assert {"st", "tfidf", "openai"} <= set(text_embedders.names())
     with pytest.raises(UnknownBackendError, match="st"):

@@ -7,8 +7,8 @@ from typer.testing import CliRunner
 
 from fake_llm_server import FakeLLMServer, write_images
 from semclust.cli import app
-from semclust.config import DescribeOptions
-from semclust.study import Study
+from semclust.study.config import DescribeOptions
+from semclust.study.workspace import Study
 
 
 def test_reingest_keeps_the_earlier_version_and_its_description(tmp_path, monkeypatch):

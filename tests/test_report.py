@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-import semclust.report as report
-from semclust.errors import SemclustError
-from semclust.interactive_map import plotly_js_path
-from semclust.keywords_format import KeywordFormatError, parse_keywords, render_keywords
-from semclust.report import ReportError, write_report
+import semclust.stages.report as report
+from semclust.core.errors import SemclustError
+from semclust.stages.interactive_map import plotly_js_path
+from semclust.stages.keywords_format import KeywordFormatError, parse_keywords, render_keywords
+from semclust.stages.report import ReportError, write_report
 
 KEYWORDS = {
     0: [("bear", 0.38), ("polar", 0.24), ("ice", 0.21)],

@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
 
-from semclust.config import RunConfig
-from semclust.errors import SemclustError
-from semclust.pipeline import cluster_run, label_run
-from semclust.routes import combine_labels, concatenate_blocks, modality_agreement
-from semclust.study import Study
+from semclust.core.errors import SemclustError
+from semclust.study.config import RunConfig
+from semclust.study.pipeline import cluster_run, label_run
+from semclust.study.routes import combine_labels, concatenate_blocks, modality_agreement
+from semclust.study.workspace import Study
 
 
 def test_combine_labels_hand_worked():
@@ -49,7 +49,7 @@ def test_modality_agreement_reading():
 
 @pytest.fixture(scope="module")
 def demo_study(tmp_path_factory):
-    from semclust.demo_corpus import make_demo_corpus
+    from semclust.study.demo_corpus import make_demo_corpus
 
     folder = tmp_path_factory.mktemp("routes")
     csv = make_demo_corpus(folder / "corpus", n_per_theme=6, seed=2)
@@ -124,7 +124,7 @@ def test_clip_route_joins_image_and_post_text_vectors(demo_study, tmp_path):
     import json
 
     open_clip = pytest.importorskip("open_clip")
-    from semclust.routes import clip_features
+    from semclust.study.routes import clip_features
 
     config_path = tmp_path / "semclust-route-tiny-clip.json"  # a tiny CLIP so the test runs in seconds
     config_path.write_text(json.dumps({

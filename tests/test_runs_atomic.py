@@ -8,9 +8,9 @@ import pytest
 
 from fake_llm_server import write_images
 from semclust import RunConfig, Study
-from semclust.errors import SemclustError
-from semclust.pipeline import cluster_run, label_run
-from semclust.runs import INCOMPLETE_MARKER, Run, resolve_run
+from semclust.core.errors import SemclustError
+from semclust.study.pipeline import cluster_run, label_run
+from semclust.study.runs import INCOMPLETE_MARKER, Run, resolve_run
 
 WORDS = ["flood river rain water", "fire smoke forest heat", "protest crowd sign march"]
 

@@ -1,4 +1,4 @@
-"""Samples for coders (semclust.sampling): draws, files, and reading answers back."""
+"""Samples for coders (semclust.validation.sampling): draws, files, and reading answers back."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from semclust.evaluate import load_codes, score_interpretability
-from semclust.sampling import (
+from semclust.validation.evaluate import load_codes, score_interpretability
+from semclust.validation.sampling import (
     Provenance,
     SamplingError,
     consistency_sample,

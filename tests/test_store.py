@@ -7,11 +7,11 @@ import sqlite3
 import numpy as np
 import pytest
 
-from semclust.describe.records import DescriptionKey, DescriptionRecord, canonical_params
-from semclust.errors import SemclustError
-from semclust.store import DB_NAME, ImageRow, ItemRow, StudyStore, text_hash
-from semclust.store import db as store_db
-from semclust.store.migrations import MIGRATIONS
+from semclust.core.errors import SemclustError
+from semclust.core.store import DB_NAME, ImageRow, ItemRow, StudyStore, text_hash
+from semclust.core.store import db as store_db
+from semclust.core.store.migrations import MIGRATIONS
+from semclust.core.store.records import DescriptionKey, DescriptionRecord, canonical_params
 
 TABLES = {"items", "images", "descriptions", "text_embeddings", "image_embeddings", "runs", "state"}
 
@@ -230,7 +230,7 @@ class CountingEmbedder:
 
 @pytest.fixture
 def fake_embedder(monkeypatch):
-    from semclust.embed import text_embedders
+    from semclust.stages.embed import text_embedders
 
     # a private copy of the factories, so "fake" is gone again after the test
     monkeypatch.setattr(text_embedders, "_factories", dict(text_embedders._factories))
@@ -265,7 +265,7 @@ def test_embed_texts_cache_is_per_embedder(tmp_study, fake_embedder):
 
 
 def test_cached_vectors_survive_reopening_the_study(tmp_path, fake_embedder):
-    from semclust.study import Study
+    from semclust.study.workspace import Study
 
     with Study(tmp_path / "s") as study:
         first = study.embed_texts(["a", "b"], "fake:v1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from semclust.store import StudyStore
+from semclust.core.store import StudyStore
 
 
 def test_get_matrix_matches_keys_in_order_with_repeats_and_misses(tmp_path):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from semclust.config import RunConfig
-from semclust.pipeline import cluster_run
-from semclust.study import Study
+from semclust.study.config import RunConfig
+from semclust.study.pipeline import cluster_run
+from semclust.study.workspace import Study
 
 
 @pytest.fixture(scope="module")
 def demo_study(tmp_path_factory):
-    from semclust.demo_corpus import make_demo_corpus
+    from semclust.study.demo_corpus import make_demo_corpus
 
     folder = tmp_path_factory.mktemp("reasons")
     csv = make_demo_corpus(folder / "corpus", n_per_theme=4, seed=3)

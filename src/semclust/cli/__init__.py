@@ -1,5 +1,5 @@
 """The command line: ``semclust`` and one module per area of commands."""
 
-from .main import app
+from semclust.cli.main import app
 
 __all__ = ["app"]

@@ -14,8 +14,8 @@ from typing import Annotated
 
 import typer
 
-from .common import console, fail
-from .common import user_errors as _user_errors
+from semclust.cli.common import console, fail
+from semclust.cli.common import user_errors as _user_errors
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +82,14 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
 ) -> None:
     """Serve a sample to coders; every answer is stored in the study at once."""
-    from ..errors import require
+    from semclust.core.errors import require
 
     uvicorn = require("uvicorn", "annotate", "The coding app")
     require("fastapi", "annotate", "The coding app")
 
-    from ..annotate import AnnotationStore, create_app, load_task
-    from ..annotate.links import admin_token
-    from ..annotate.scales import load_scales
+    from semclust.validation.annotate import AnnotationStore, create_app, load_task
+    from semclust.validation.annotate.links import admin_token
+    from semclust.validation.annotate.scales import load_scales
 
     with _user_errors():
         chosen = load_scales(scales) if scales else None
@@ -167,8 +167,8 @@ def link(
     ] = None,
 ) -> None:
     """Print signed links: one study URL per coder group for a crowd platform, or personal ones."""
-    from ..annotate import AnnotationStore
-    from ..annotate.links import (
+    from semclust.validation.annotate import AnnotationStore
+    from semclust.validation.annotate.links import (
         PLATFORMS,
         coder_token,
         crowd_url,
@@ -216,8 +216,8 @@ def coders(
     """A task's coders with their group and progress; remove or rename one."""
     from rich.table import Table
 
-    from ..annotate import AnnotationStore
-    from ..annotate.dashboard import dashboard_rows
+    from semclust.validation.annotate import AnnotationStore
+    from semclust.validation.annotate.dashboard import dashboard_rows
 
     with _user_errors(), AnnotationStore(study) as store:
         loaded = store.task(task)
@@ -250,7 +250,7 @@ def _read_coders(path: Path, task) -> list[tuple[str, dict]]:
     """Coders and their attributes from a CSV with a ``coder`` column."""
     import pandas as pd
 
-    from ..annotate import AnnotationError
+    from semclust.validation.annotate import AnnotationError
 
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -286,8 +286,8 @@ def export(
     """Write the answers as `semclust evaluate` reads them (--codes, --interpretability, ...)."""
     import json
 
-    from ..annotate import AnnotationStore, export_answers, write_table
-    from ..annotate.export import ratings_sidecar
+    from semclust.validation.annotate import AnnotationStore, export_answers, write_table
+    from semclust.validation.annotate.export import ratings_sidecar
 
     with _user_errors(), AnnotationStore(study) as store:
         table = export_answers(store, task, clusters=clusters)
@@ -316,8 +316,8 @@ def list_tasks(study: StudyOpt) -> None:
     """The study's coding tasks and each coder's progress."""
     from rich.table import Table
 
-    from ..annotate import AnnotationStore
-    from ..annotate.tasks import progress
+    from semclust.validation.annotate import AnnotationStore
+    from semclust.validation.annotate.tasks import progress
 
     with _user_errors(), AnnotationStore(study) as store:
         table = Table(title="coding tasks")

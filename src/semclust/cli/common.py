@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ..errors import SemclustError
+from semclust.core.errors import SemclustError
 
 console = Console(stderr=True)
 
@@ -42,7 +42,7 @@ def fail(exc: Exception) -> None:
 def user_errors() -> Iterator[None]:
     """Show a :class:`SemclustError` as one red line and exit 1, never as a traceback.
 
-    Ctrl-C exits 130 with its message (see :class:`~semclust.describe.DescribeInterrupted`).
+    Ctrl-C exits 130 with its message (see :class:`~semclust.stages.describe.DescribeInterrupted`).
     Works as ``with user_errors():`` and as the decorator ``@user_errors()``.
     """
     try:
@@ -56,6 +56,6 @@ def user_errors() -> Iterator[None]:
 
 def open_study(folder: Path):
     """The study in ``folder``, imported late so that ``--help`` stays fast."""
-    from ..study import Study
+    from semclust.study.workspace import Study
 
     return Study(folder)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .common import QuietOpt, console, open_study, user_errors
+from semclust.cli.common import QuietOpt, console, open_study, user_errors
 
 
 def print_batches(frame) -> None:
@@ -52,8 +52,13 @@ def register(app) -> None:
         quiet: QuietOpt = False,
     ) -> None:
         """Compare describers on the same images: cluster agreement (AMI, heatmap), refusals, truncation, length, distinctive words."""
-        from ..config import DescribeOptions
-        from ..evaluate.describer_audit import AuditOptions, audit_describers, slug, write_audit
+        from semclust.study.config import DescribeOptions
+        from semclust.validation.evaluate.describer_audit import (
+            AuditOptions,
+            audit_describers,
+            slug,
+            write_audit,
+        )
 
         names = [d.strip() for d in describers.split(",") if d.strip()]
         options = AuditOptions(prompt=prompt, run_describers=describe, embedder=embedder, reducer=reducer,

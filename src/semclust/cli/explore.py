@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from .common import console, open_study, user_errors
+from semclust.cli.common import console, open_study, user_errors
 
 StudyOpt = Annotated[Path, typer.Option("--study", "-s", help="The study folder.")]
 RunOpt = Annotated[str, typer.Option("--run", help="Run id, or 'latest'.")]
@@ -42,12 +42,12 @@ def explore(
     open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the page in the default browser.")] = True,
 ) -> None:
     """Browse a run in the browser: galleries of every cluster, the map, search, failures, edits."""
-    from ..errors import require
+    from semclust.core.errors import require
 
     uvicorn = require("uvicorn", "explore", "semclust explore")
     require("fastapi", "explore", "semclust explore")
 
-    from ..explore.app import create_app
+    from semclust.exploration.app import create_app
 
     app = create_app(study, run, allowed_hosts=_allowed_hosts(host))
     url = f"http://{host}:{port}/"
@@ -78,8 +78,8 @@ def refine(
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip writing report.html.")] = False,
 ) -> None:
     """Edit a run's clusters; every edit makes a new run that records its parent and its edits."""
-    from ..explore.edits import describe_edit, parse_cli_edits
-    from ..explore.refine import refine_run, replay_run
+    from semclust.exploration.edits import describe_edit, parse_cli_edits
+    from semclust.exploration.refine import refine_run, replay_run
 
     with open_study(study) as s:
         if replay:
@@ -108,8 +108,8 @@ def export(
     copy: Annotated[bool, typer.Option("--copy/--symlink", help="folders: copy the images instead of linking them.")] = False,
 ) -> None:
     """Write a run's clusters out: a folder of images per cluster, a zip, contact sheets, CSV/Parquet."""
-    from ..explore.export import export_run
-    from ..runs import Run
+    from semclust.exploration.export import export_run
+    from semclust.study.runs import Run
 
     with open_study(study) as s:
         written = export_run(Run.load(s.folder, run), out, [f.value for f in (format or list(ExportFormat))],
@@ -128,9 +128,9 @@ def name(
     max_retries: Annotated[int, typer.Option(help="Extra attempts after 429, 5xx and timeouts.")] = 5,
 ) -> None:
     """Ask a language model for a short name and a two-sentence summary per cluster (a new run)."""
-    from ..explore.namer import NamerOptions, name_clusters
-    from ..explore.refine import refine_run
-    from ..runs import Run
+    from semclust.exploration.namer import NamerOptions, name_clusters
+    from semclust.exploration.refine import refine_run
+    from semclust.study.runs import Run
 
     with open_study(study) as s:
         parent = Run.load(s.folder, run)

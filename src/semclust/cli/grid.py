@@ -13,8 +13,8 @@ from typing import Annotated
 
 import typer
 
-from ..errors import SemclustError
-from .common import QuietOpt
+from semclust.cli.common import QuietOpt
+from semclust.core.errors import SemclustError
 
 StudyOpt = Annotated[Path, typer.Option("--study", "-s", help="The study folder.")]
 TOP_ROWS = 10
@@ -98,11 +98,11 @@ def grid(
 
     Each finished setting is saved at once (a rerun skips it); results and plots: STUDY/grids/NAME/.
     """
-    from ..grid_file import load_grid
-    from ..grid_runner import rerun_best, run_grid
-    from ..grid_scoring import ScoringOptions, choose_criterion
-    from .common import console, open_study
-    from .common import fail as _fail
+    from semclust.cli.common import console, open_study
+    from semclust.cli.common import fail as _fail
+    from semclust.validation.grid_file import load_grid
+    from semclust.validation.grid_runner import rerun_best, run_grid
+    from semclust.validation.grid_scoring import ScoringOptions, choose_criterion
 
     scoring = ScoringOptions(codes=codes, scale=scale, min_same=min_same, min_diff=min_diff,
                              pair_dimension=pair_dimension, pair_threshold=pair_threshold, folds=folds,
@@ -150,7 +150,7 @@ def _print_outcome(console, outcome) -> None:
 def _print_top(console, results, criterion: str) -> None:
     from rich.table import Table
 
-    from ..grid_scoring import CRITERIA
+    from semclust.validation.grid_scoring import CRITERIA
 
     ranked = results.dropna(subset=[criterion]).sort_values(
         criterion, ascending=not CRITERIA[criterion]

@@ -11,10 +11,10 @@ import typer
 from rich.logging import RichHandler
 from rich.table import Table
 
-from ..config import DescribeOptions, RunConfig
-from ..errors import SemclustError
-from .common import QuietOpt, console, open_study, user_errors
-from .describers import print_batches
+from semclust.cli.common import QuietOpt, console, open_study, user_errors
+from semclust.cli.describers import print_batches
+from semclust.core.errors import SemclustError
+from semclust.study.config import DescribeOptions, RunConfig
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="Semantic clustering of images: describe, embed, cluster, label, validate.")
@@ -235,7 +235,7 @@ def cluster(
     quiet: QuietOpt = False,
 ) -> None:
     """Create a run: reduce and cluster along a route; writes assignments.csv/.parquet."""
-    from ..pipeline import cluster_run
+    from semclust.study.pipeline import cluster_run
 
     with open_study(study) as s:
         config = RunConfig(embedder=embedder, reducer=reducer, clusterer=clusterer, preset=preset, fit_sample=fit_sample, device=device, engine=engine, engine_address=engine_address, seed=seed, map=map,
@@ -254,8 +254,8 @@ def label(
     stopwords: Annotated[Path | None, typer.Option(help="A file of extra words to drop, one per line.")] = None,
 ) -> None:
     """Keywords per cluster: the top TF-IDF terms of its joined descriptions -> clusters.csv."""
-    from ..pipeline import label_run
-    from ..runs import Run
+    from semclust.study.pipeline import label_run
+    from semclust.study.runs import Run
 
     extra = _read_words(stopwords)
     labelled = label_run(Run.load(study, run), top_k=top_k, method=method, extra_stop_words=extra)
@@ -274,8 +274,8 @@ def _read_words(path: Path | None) -> list[str]:
 @user_errors()
 def report(study: StudyOpt, run: RunOpt = "latest") -> None:
     """Write the run's self-contained report.html."""
-    from ..pipeline import report_run
-    from ..runs import Run
+    from semclust.study.pipeline import report_run
+    from semclust.study.runs import Run
 
     console.print(f"report: {report_run(Run.load(study, run))}")
 
@@ -295,7 +295,7 @@ def finetune(
     quiet: QuietOpt = False,
 ) -> None:
     """Casas et al.'s multi-label fine-tuning; use the result as --image-embedder finetuned:OUT."""
-    from ..image_embed.finetune import finetune as run_finetune
+    from semclust.stages.image_embed.finetune import finetune as run_finetune
 
     path = run_finetune(labels_csv, out_path=out, base=base, epochs=epochs, lr=lr, batch_size=batch_size,
                         weights=weights, seed=seed, image_size=image_size, progress=not quiet)
@@ -363,7 +363,7 @@ def demo(
     quiet: QuietOpt = False,
 ) -> None:
     """Offline, no key: generate a small corpus of poster-style images with post text and cluster it."""
-    from ..demo_corpus import make_demo_corpus
+    from semclust.study.demo_corpus import make_demo_corpus
 
     csv = make_demo_corpus(out / "corpus", n_per_theme=per_theme, seed=seed)
     console.print(f"generated the demo corpus: {csv}")
@@ -375,23 +375,23 @@ def demo(
         _print_run(s.run(config, progress=not quiet))
 
 
-from .validate import register as _register_validate  # noqa: E402
+from semclust.cli.validate import register as _register_validate  # noqa: E402
 
 _register_validate(app)
 
-from .annotate import register as _register_annotate  # noqa: E402
+from semclust.cli.annotate import register as _register_annotate  # noqa: E402
 
 _register_annotate(app)
 
-from .grid import register as _register_grid  # noqa: E402
+from semclust.cli.grid import register as _register_grid  # noqa: E402
 
 _register_grid(app)
 
-from .describers import register as _register_describers  # noqa: E402  (issue 11)
+from semclust.cli.describers import register as _register_describers  # noqa: E402  (issue 11)
 
 _register_describers(app)
 
-from .explore import register as _register_explore  # noqa: E402  (issue 10)
+from semclust.cli.explore import register as _register_explore  # noqa: E402  (issue 10)
 
 _register_explore(app)
 

@@ -1,7 +1,7 @@
 """The validation commands: ``sample``, ``evaluate``, ``compare``, ``stability``, ``choose-k``.
 
-A thin layer: each command parses its options, calls :mod:`semclust.sampling` or the
-Python API of :mod:`semclust.evaluate` (:func:`~semclust.evaluate.evaluate_run` and its
+A thin layer: each command parses its options, calls :mod:`semclust.validation.sampling` or the
+Python API of :mod:`semclust.validation.evaluate` (:func:`~semclust.validation.evaluate.evaluate_run` and its
 siblings, which keep every result in the run's ``evaluation.json``), and prints a table.
 Those modules are imported inside the commands, so that ``semclust --help`` stays fast.
 
@@ -19,9 +19,9 @@ from typing import Annotated
 
 import typer
 
-from ..errors import SemclustError
-from .common import console
-from .common import user_errors as _user_errors
+from semclust.cli.common import console
+from semclust.cli.common import user_errors as _user_errors
+from semclust.core.errors import SemclustError
 
 StudyOpt = Annotated[Path, typer.Option("--study", "-s", help="The study folder.")]
 RunOpt = Annotated[str, typer.Option("--run", help="Run id, or 'latest'.")]
@@ -122,7 +122,7 @@ def sample(
     seed: SeedOpt = 0,
 ) -> None:
     """Draw a sample for human coders: a CSV to fill in, an HTML contact sheet, a JSON sidecar."""
-    from ..sampling import SampleOptions, draw_sample
+    from semclust.validation.sampling import SampleOptions, draw_sample
 
     options = SampleOptions(
         n=n,
@@ -219,8 +219,8 @@ def evaluate(
     seed: SeedOpt = 0,
 ) -> None:
     """Score a run against everything available: coded pairs, labels, tests, internal indices."""
-    from ..evaluate import EvaluateOptions, evaluate_run
-    from ..runs import Run
+    from semclust.study.runs import Run
+    from semclust.validation.evaluate import EvaluateOptions, evaluate_run
 
     options = EvaluateOptions(
         codes=codes,
@@ -253,9 +253,9 @@ def evaluate(
 
 def _rating_study(loaded, path: Path, weighting: str, bootstrap: int, seed: int) -> dict:
     """The ratings section (Casas et al. Figures 9 and 10) saved into the run's evaluation."""
-    from ..evaluate.persist import save_sections
-    from ..evaluate.rating_study import ratings_section
-    from ..evaluate.ratings import WEIGHTINGS, RatingsOptions
+    from semclust.validation.evaluate.persist import save_sections
+    from semclust.validation.evaluate.rating_study import ratings_section
+    from semclust.validation.evaluate.ratings import WEIGHTINGS, RatingsOptions
 
     weightings = WEIGHTINGS if weighting == "both" else (weighting,)
     options = RatingsOptions(n_boot=bootstrap, seed=seed, weightings=weightings)
@@ -266,7 +266,7 @@ def print_in_words(evaluation: dict, sections: list[str], title: str, path: Path
     """The sections computed now, in words; the whole evaluation in words beside its JSON."""
     from rich.table import Table
 
-    from ..evaluate.words import as_text, in_words
+    from semclust.validation.evaluate.words import as_text, in_words
 
     table = Table(title=title, show_lines=False)
     table.add_column("measure", overflow="fold")
@@ -310,10 +310,10 @@ def compare(
     ami_form: AmiFormOpt = AmiForm.max,
 ) -> None:
     """AMI between two runs of the same items, and their co-occurrence heatmap (Hungarian order)."""
-    from ..evaluate import compare_runs
-    from ..evaluate.ami import form_name
-    from ..evaluate.persist import EVALUATION_FOLDER
-    from ..runs import Run
+    from semclust.study.runs import Run
+    from semclust.validation.evaluate import compare_runs
+    from semclust.validation.evaluate.ami import form_name
+    from semclust.validation.evaluate.persist import EVALUATION_FOLDER
 
     with _user_errors():
         first, second = Run.load(study, run), Run.load(study, run_b)
@@ -347,8 +347,8 @@ def stability(
     seed: SeedOpt = 0,
 ) -> None:
     """Recluster the current descriptions with several seeds: pairwise AMI, persisting clusters."""
-    from ..evaluate import stability_of_run
-    from ..runs import Run
+    from semclust.study.runs import Run
+    from semclust.validation.evaluate import stability_of_run
 
     with _user_errors():
         loaded = Run.load(study, run)
@@ -382,8 +382,8 @@ def choose_k(
     seed: SeedOpt = 0,
 ) -> None:
     """Pick K by the marginal gain of S_Dbw (k-means over the run's reduced space)."""
-    from ..evaluate import choose_k_for_run
-    from ..runs import Run
+    from semclust.study.runs import Run
+    from semclust.validation.evaluate import choose_k_for_run
 
     with _user_errors():
         loaded = Run.load(study, run)

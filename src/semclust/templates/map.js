@@ -1,5 +1,5 @@
 /* semclustMap(element, payload, hooks): the interactive map of a run, drawn with plotly.js (WebGL).
- * payload: {x, y, c, id, clusters: [{cluster, title, colour, x, y}]} (see semclust/interactive_map.py).
+ * payload: {x, y, c, id, clusters: [{cluster, title, colour, x, y}]} (see semclust/stages/interactive_map.py).
  * hooks (all optional): onHover(id, cluster), onClick(id, cluster), onSelect(ids), onCluster(cluster).
  * Titles come from the data and are shown through plotly's text rendering, which escapes HTML. */
 function semclustMap(element, payload, hooks) {

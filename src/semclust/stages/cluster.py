@@ -1,0 +1,68 @@
+"""Clusterers by name: ``hdbscan:MIN_CLUSTER_SIZE[:MIN_SAMPLES]``, ``kmeans:K``, ``iterkmeans[:...]``.
+
+Each factory returns a scikit-learn-style estimator with ``fit_predict`` whose
+labels use -1 for outliers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.cluster import KMeans
+
+from semclust.core.errors import SemclustError
+from semclust.core.registry import Registry, split_spec
+
+clusterers = Registry("clusterer")
+
+
+def _int_arg(args: str, spec: str, default: int) -> int:
+    if not args:
+        return default
+    try:
+        value = int(args)
+    except ValueError as exc:
+        raise SemclustError(f"{spec} needs an integer, got {args!r}") from exc
+    if value < 2:
+        raise SemclustError(f"{spec} needs a value >= 2, got {value}")
+    return value
+
+
+def make_hdbscan(args: str, random_state: int | None = None, **options):
+    """``hdbscan:MIN_CLUSTER_SIZE[:MIN_SAMPLES]``; MIN_SAMPLES defaults to the cluster size, as in hdbscan.
+
+    HDBSCAN is deterministic; ``random_state`` is accepted for a uniform interface.
+    """
+    import hdbscan  # a core dependency, imported late because it is slow to import
+    size, _, samples = args.partition(":")
+    min_cluster_size = _int_arg(size, "hdbscan:MIN_CLUSTER_SIZE", 50)
+    if samples:
+        options.setdefault("min_samples", _int_arg(samples, "hdbscan:MIN_CLUSTER_SIZE:MIN_SAMPLES", 50))
+    return hdbscan.HDBSCAN(min_cluster_size=min_cluster_size, **options)
+
+
+def make_kmeans(args: str, random_state: int | None = None, **options):
+    options.setdefault("n_init", 10)
+    return KMeans(n_clusters=_int_arg(args, "kmeans:K", 8), random_state=random_state, **options)
+
+
+clusterers.register("hdbscan", make_hdbscan)
+clusterers.register("kmeans", make_kmeans)
+clusterers.register("iterkmeans", "semclust.stages.cluster_iterkmeans:from_spec")
+
+
+def create_clusterer(spec: str, random_state: int | None = None, device: str = "cpu", **options):
+    """The clusterer ``spec`` names; ``device`` auto/cuda puts hdbscan/kmeans on the GPU (semclust.core.gpu)."""
+    estimator = clusterers.create(spec, random_state=random_state, **options)
+    if device == "cpu":
+        return estimator
+    from semclust.core.gpu import on_device
+
+    return on_device(estimator, split_spec(spec)[0], device, random_state)
+
+
+def membership_strength(estimator, n: int) -> np.ndarray:
+    """HDBSCAN's ``probabilities_`` where the clusterer has them, else 1.0 for every item."""
+    values = getattr(estimator, "probabilities_", None)
+    if values is None or len(values) != n:
+        return np.ones(n, dtype=float)
+    return np.asarray(values, dtype=float)

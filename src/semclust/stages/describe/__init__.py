@@ -1,0 +1,85 @@
+"""Describe images with a vision LLM: backends by name, prompts, and the cached, concurrent runner.
+
+>>> describer = create_describer("openai:gpt-4o-mini")              # doctest: +SKIP
+>>> describe_images(items, describer, resolve_prompt("connotative"), store)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from semclust.core.registry import Registry
+from semclust.core.store.records import Description, DescriptionKey, DescriptionRecord
+from semclust.stages.describe.base import Describer, DescriptionCache, HTTPDescriber
+from semclust.stages.describe.errors import (
+    AllRequestsFailedError,
+    AuthenticationError,
+    DescribeError,
+    DescribeInterrupted,
+    DescriberConfigError,
+    MalformedResponseError,
+    RefusalError,
+    RequestFailedError,
+    RetryableError,
+)
+from semclust.stages.describe.prepare import PreparedImage
+from semclust.stages.describe.prompts import DEFAULT_PROMPT, PRESETS, resolve_prompt
+from semclust.stages.describe.runner import (
+    DescribeSummary,
+    adescribe_images,
+    describe_images,
+    description_key,
+)
+
+#: Describer backends by name; third-party ones join through the ``semclust.describers``
+#: entry-point group.
+describers = Registry("describer")
+describers.register("openai", "semclust.stages.describe.openai_compat:OpenAIDescriber.from_spec")
+describers.register("ollama", "semclust.stages.describe.ollama:OllamaDescriber.from_spec")
+describers.register("hf", "semclust.stages.describe.hf:HFDescriber.from_spec")
+describers.register("vllm", "semclust.stages.describe.vllm_backend:VLLMDescriber.from_spec")
+
+
+def create_describer(spec: str, **options: Any) -> Describer:
+    """Build the describer ``spec`` names (``openai:gpt-4o-mini``, ``ollama:llava``).
+
+    A ``base_url`` with several comma-separated URLs gives a :class:`DescriberPool` of
+    the same model on each server (``per_server`` caps the requests in flight on each).
+    """
+    per_server = options.pop("per_server", None)
+    urls = [u.strip() for u in (options.get("base_url") or "").split(",") if u.strip()]
+    if len(urls) < 2:
+        return describers.create(spec, **options)
+    from semclust.stages.describe.pool import DescriberPool
+
+    members = [describers.create(spec, **{**options, "base_url": url}) for url in urls]
+    return DescriberPool(members, per_server=per_server)
+
+
+__all__ = [
+    "DEFAULT_PROMPT",
+    "PRESETS",
+    "AllRequestsFailedError",
+    "AuthenticationError",
+    "DescribeError",
+    "DescribeInterrupted",
+    "DescribeSummary",
+    "Describer",
+    "DescriberConfigError",
+    "Description",
+    "DescriptionCache",
+    "DescriptionKey",
+    "DescriptionRecord",
+    "HTTPDescriber",
+    "MalformedResponseError",
+    "PreparedImage",
+    "RefusalError",
+    "RequestFailedError",
+    "RetryableError",
+    "adescribe_images",
+    "create_describer",
+    "describe_images",
+    "description_key",
+    "describers",
+    "resolve_prompt",
+]

@@ -1,0 +1,26 @@
+"""Image embedders: images straight to vectors, without a description in between.
+
+Pick one by spec with :data:`image_embedders`::
+
+    image_embedders.create("cnn:vgg16")                     # Arminio et al.'s CNN baseline
+    image_embedders.create("cnn:resnet18-places365")        # Zhang & Leung, scene features
+    image_embedders.create("clip:ViT-B-32:openai")          # joint image/text space
+    image_embedders.create("finetuned:labels-resnet18.pt")  # Casas et al., see finetune()
+
+Factories accept ``weights`` (a local file, or ``"random"`` for tests; ``finetuned``
+reads its weights from the file it names), ``batch_size`` and ``device``. Built-ins
+register lazily, so torch, torchvision, timm and open_clip are imported only when a
+backend that needs them is created.
+"""
+
+from __future__ import annotations
+
+from semclust.core.registry import Registry
+from semclust.stages.image_embed.base import ImageEmbedder, TextImageEmbedder, embed_paths
+
+image_embedders = Registry("image_embedder")
+image_embedders.register("cnn", "semclust.stages.image_embed.cnn:create")
+image_embedders.register("clip", "semclust.stages.image_embed.clip:create")
+image_embedders.register("finetuned", "semclust.stages.image_embed.finetune:create")
+
+__all__ = ["ImageEmbedder", "TextImageEmbedder", "embed_paths", "image_embedders"]

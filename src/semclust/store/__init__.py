@@ -1,5 +1,0 @@
-"""The study folder's SQLite store."""
-
-from .store import DB_NAME, ImageRow, ItemRow, StudyStore, text_hash
-
-__all__ = ["DB_NAME", "ImageRow", "ItemRow", "StudyStore", "text_hash"]

@@ -138,3 +138,15 @@ def test_cli_fit_sample_option(tmp_path):
     with Study(tmp_path / "study") as study:
         table = pd.read_parquet(sorted((study.folder / "runs").glob("*/assignments.parquet"))[-1])
     assert table["fitted"].tolist().count(True) == 60
+
+
+def test_renumber_matches_a_dict_lookup_and_marks_unmapped_labels():
+    from semclust.stages.fitted_model import renumber, size_order
+
+    rng = np.random.default_rng(3)
+    labels = rng.integers(-1, 40, size=5_000)
+    mapping = {old: new for old, new in size_order(labels).items() if old % 7}  # some labels unmapped
+    expected = np.array([mapping.get(int(x), -1) for x in labels])
+    assert np.array_equal(renumber(labels, mapping), expected)
+    assert (renumber(labels, {}) == -1).all()
+    assert renumber(np.array([], dtype=int), mapping).shape == (0,)

@@ -94,7 +94,16 @@ def size_order(labels: np.ndarray) -> dict[int, int]:
 
 
 def renumber(labels: np.ndarray, mapping: dict[int, int]) -> np.ndarray:
-    return np.array([mapping.get(int(lab), -1) for lab in np.asarray(labels)], dtype=int)
+    """``mapping[label]`` for every label, -1 where the mapping has none; vectorised (a million labels)."""
+    labels = np.asarray(labels, dtype=int)
+    if not mapping:
+        return np.full(labels.shape, -1, dtype=int)
+    old = np.fromiter(mapping.keys(), dtype=int, count=len(mapping))
+    new = np.fromiter(mapping.values(), dtype=int, count=len(mapping))
+    order = np.argsort(old)
+    old, new = old[order], new[order]
+    where = np.clip(np.searchsorted(old, labels), 0, len(old) - 1)
+    return np.where(old[where] == labels, new[where], -1)
 
 
 def prepare_clusterer(clusterer):

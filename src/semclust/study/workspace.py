@@ -262,10 +262,10 @@ class Study:
             usable = items[(items["status"] == "ok") & items["sha256"].notna()]
             keys = {sha: source.key(sha) for sha in usable["sha256"].unique()}
             found = self.store.get_many(list(keys.values()))
-            for item_id, sha in usable["sha256"].items():
-                record = found.get(keys[sha])
-                if record is not None and record.status != "ok":
-                    reasons[item_id] = f"{record.status}: {record.error or ''}".strip()
+            failed = {sha: f"{record.status}: {record.error or ''}".strip() for sha, key in keys.items()
+                      if (record := found.get(key)) is not None and record.status != "ok"}
+            why = usable["sha256"].map(failed).dropna()
+            reasons[why.index] = why
         return reasons
 
     def truncated_descriptions(self, source: DescriptionSource | None = None) -> pd.Index:

@@ -74,12 +74,7 @@ def test_no_path_from_a_request_reaches_the_file_system(client, path):
     assert client.get(path).status_code == 404
 
 
-def test_edits_need_a_same_origin_post_and_the_right_host(client, built):
-    edit = {"edits": [{"op": "name", "cluster": 0, "name": "x"}]}
-    assert client.post("/api/edit", json=edit).status_code == 403  # no Origin, no Sec-Fetch-Site
-    assert client.post("/api/edit", json=edit, headers={"Origin": "http://evil.example"}).status_code == 403
-    assert client.post("/api/edit", json=edit, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
-    assert client.get("/", headers={"Host": "evil.example"}).status_code == 400  # DNS rebinding
+def test_an_edit_of_a_missing_cluster_is_refused(client):
     bad = client.post("/api/edit", json={"edits": [{"op": "merge", "clusters": [0, 99]}]}, headers=SAME_ORIGIN)
     assert bad.status_code == 400 and "no cluster 99" in bad.json()["detail"]
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import secrets
 import threading
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
@@ -25,6 +24,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 
 from semclust.core.errors import SemclustError
 from semclust.core.imageio import ImageReadError, downscale, jpeg_bytes, open_image
+from semclust.core.web_security import secure
 from semclust.exploration.edits import describe_edit
 from semclust.exploration.search import SearchIndex
 from semclust.exploration.thumbs import thumbnail
@@ -81,11 +81,7 @@ def create_app(study: str | Path, run: str = "latest", *,
 
     app = FastAPI(title="semclust explore", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
-    if allowed_hosts:
-        from starlette.middleware.trustedhost import TrustedHostMiddleware
-
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
-    app.middleware("http")(_security)
+    secure(app, _page_policy, allowed_hosts)
     pages = template_environment()
 
     def x() -> Explorer:
@@ -315,30 +311,9 @@ async def _json(request: Request) -> dict:
     return data
 
 
-async def _security(request: Request, call_next):
-    """Same-origin POSTs only; a CSP that allows the page's own scripts (plotly needs eval for WebGL)."""
-    request.state.nonce = secrets.token_urlsafe(16)
-    if request.method == "POST" and not same_origin(request):
-        return Response("cross-site request refused", status_code=403)
-    response = await call_next(request)
-    nonce = request.state.nonce
+def _page_policy(request: Request, nonce: str) -> str:
+    """The page's own scripts plus eval, which plotly's WebGL map needs; data and blob images."""
     # report.html is a static page the pipeline wrote, with its scripts inline and no nonce
     scripts = "'unsafe-inline'" if request.url.path == "/report" else f"'self' 'nonce-{nonce}'"
-    response.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
-        f"script-src {scripts} 'unsafe-eval'; connect-src 'self'; worker-src blob:; "
-        f"form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    return response
-
-
-def same_origin(request: Request) -> bool:
-    """A POST from the app's own pages: ``Sec-Fetch-Site: same-origin`` or a matching ``Origin``."""
-    site = request.headers.get("sec-fetch-site")
-    if site is not None and site != "same-origin":
-        return False
-    origin = request.headers.get("origin")
-    if origin is not None:
-        return origin == f"{request.url.scheme}://{request.headers.get('host')}"
-    return site == "same-origin"
+    return (f"img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+            f"script-src {scripts} 'unsafe-eval'; connect-src 'self'; worker-src blob:")

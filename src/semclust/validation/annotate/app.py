@@ -33,9 +33,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from semclust.core.imageio import ImageReadError, downscale, jpeg_bytes, open_image
+from semclust.core.web_security import secure
 from semclust.stages.report import template_environment
 from semclust.validation.annotate.dashboard import dashboard_rows
 from semclust.validation.annotate.links import is_admin, read_invitation
@@ -113,9 +113,7 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
     )
-    if allowed_hosts:
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
-    app.middleware("http")(_security_headers)
+    secure(app, _page_policy, allowed_hosts)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -458,32 +456,9 @@ def image_url(item_id: str) -> str:
     return "/image/" + quote(item_id, safe="")
 
 
-async def _security_headers(request: Request, call_next):
-    """A nonce-based CSP (only the page's own script and style run), no framing, no referrer out."""
-    request.state.nonce = secrets.token_urlsafe(16)
-    if request.method == "POST" and not _same_origin(request):
-        return Response("cross-site form submission refused", status_code=403)
-    response = await call_next(request)
-    nonce = request.state.nonce
-    response.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; img-src 'self'; style-src 'nonce-{nonce}'; "
-        f"script-src 'nonce-{nonce}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    return response
-
-
-def _same_origin(request: Request) -> bool:
-    """A form posted from this app, not from another site the coder has open.
-
-    Browsers say so in ``Sec-Fetch-Site``; older ones only in ``Origin``.
-    """
-    site = request.headers.get("sec-fetch-site")
-    if site is not None:
-        return site in ("same-origin", "none")
-    origin = request.headers.get("origin")
-    return origin is None or origin == f"{request.url.scheme}://{request.headers.get('host')}"
+def _page_policy(request: Request, nonce: str) -> str:
+    """Only the page's own script and style run; images come from the app."""
+    return f"img-src 'self'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'"
 
 
 async def _form(request: Request) -> dict[str, str]:

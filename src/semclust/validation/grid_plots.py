@@ -20,14 +20,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from semclust.core.registry import split_spec
+from semclust.validation.evaluate.plots import save_png
 
 log = logging.getLogger(__name__)
 
-_DPI = 150
 QUALITY = ("connotative", "denotative")
 ONE_SHOT = ("kmeans", "hdbscan")
 ITERATIVE = "iterkmeans"
@@ -101,7 +100,7 @@ def plot_precision_recall(results: pd.DataFrame, path: str | Path) -> Path | Non
     ax.set_xlim(0, 1.02)
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize="small")
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_oneshot_vs_iterative(results: pd.DataFrame, path: str | Path) -> Path | None:
@@ -128,7 +127,7 @@ def plot_oneshot_vs_iterative(results: pd.DataFrame, path: str | Path) -> Path |
     ax.set_ylabel(_label(metric))
     ax.set_title("one-shot vs iterative k-means (Casas et al. Fig. 7)", fontsize="medium")
     ax.legend()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _grouped_figure(table: pd.DataFrame, group: str, hue: str, xlabel: str, kind: str,
@@ -161,7 +160,7 @@ def _grouped_figure(table: pd.DataFrame, group: str, hue: str, xlabel: str, kind
         ax.legend(fontsize="small")
     axes[-1].set_xlabel(xlabel)
     fig.suptitle(title, fontsize="medium")
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _distribution(ax, values: np.ndarray, x: float, width: float, color, kind: str) -> None:
@@ -204,11 +203,3 @@ def _label(metric: str) -> str:
 
 def _skip(path: str | Path, reason: str) -> None:
     log.info("not drawing %s: %s", Path(path).name, reason)
-
-
-def _save(fig: Figure, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    FigureCanvasAgg(fig)
-    fig.savefig(path, format="png", dpi=_DPI)
-    return path

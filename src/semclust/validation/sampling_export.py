@@ -163,7 +163,7 @@ def export_pairs(
         + ["Enter your codes in the CSV row with the pair's number."]
     )
     html = _render(f"{len(table)} image pairs", intro, [_Group("", cards)], max_side)
-    return _write_sample(prefix, provenance, {".csv": _csv(table), ".html": html}, overwrite)
+    return _write_sheet(prefix, provenance, table, html, overwrite)
 
 
 def export_stratified(
@@ -176,16 +176,11 @@ def export_stratified(
     overwrite: bool = False,
 ) -> list[Path]:
     """Write the stratified sample (with clusters and weights) and a blind numbered sheet."""
-    table = sample.copy()
-    table.insert(table.columns.get_loc("id") + 1, "image", _paths(images, sample["id"]))
-    thumbs = _thumbnails(table["image"], max_side)
-    cards = [
-        _Card(f"Image {row.item}", [_image(thumbs, row.image, row.id)])
-        for row in table.itertuples()
-    ]
+    table, thumbs = _with_images(sample, images, max_side)
+    cards = [_item_card(thumbs, row) for row in table.itertuples()]
     intro = "Code each image as the coding manual asks; its number is the CSV's 'item' column."
     html = _render(f"{len(table)} images", intro, [_Group("", cards)], max_side)
-    return _write_sample(prefix, provenance, {".csv": _csv(table), ".html": html}, overwrite)
+    return _write_sheet(prefix, provenance, table, html, overwrite)
 
 
 def export_ratings(
@@ -202,13 +197,11 @@ def export_ratings(
     ``semclust annotate serve --task <prefix>.csv --scales ...`` serves it; the sheet shows
     each slot's images, which one coder of each group rates, without clusters.
     """
-    table = sample.copy()
-    table.insert(table.columns.get_loc("id") + 1, "image", _paths(images, sample["id"]))
-    thumbs = _thumbnails(table["image"], max_side)
+    table, thumbs = _with_images(sample, images, max_side)
     groups = [
         _Group(
             f"Slot {slot}: one coder of each group",
-            [_Card(f"Image {row.item}", [_image(thumbs, row.image, row.id)]) for row in rows.itertuples()],
+            [_item_card(thumbs, row) for row in rows.itertuples()],
         )
         for slot, rows in table.sort_values(["slot", "item"]).groupby("slot", sort=True)
     ]
@@ -218,7 +211,7 @@ def export_ratings(
         "No slot holds two images of one cluster."
     )
     html = _render(f"{len(table)} images in {len(groups)} slots", intro, groups, max_side)
-    return _write_sample(prefix, provenance, {".csv": _csv(table), ".html": html}, overwrite)
+    return _write_sheet(prefix, provenance, table, html, overwrite)
 
 
 def export_consistency(
@@ -259,7 +252,7 @@ def export_consistency(
         "in the 'theme' column of the CSV. Use the same wording for the same theme."
     )
     html = _render(f"{len(table)} items in {len(groups)} clusters", intro, groups, max_side)
-    return _write_sample(prefix, provenance, {".csv": _csv(table), ".html": html}, overwrite)
+    return _write_sheet(prefix, provenance, table, html, overwrite)
 
 
 def export_interpretability(
@@ -335,8 +328,22 @@ def _thumbnails(paths: pd.Series, max_side: int) -> dict[str, str | None]:
         return dict(zip(distinct, urls, strict=True))
 
 
+def _with_images(
+    sample: pd.DataFrame, images: pd.Series, max_side: int
+) -> tuple[pd.DataFrame, dict[str, str | None]]:
+    """The sample with each item's ``image`` path after its ``id``, and the thumbnails."""
+    table = sample.copy()
+    table.insert(table.columns.get_loc("id") + 1, "image", _paths(images, sample["id"]))
+    return table, _thumbnails(table["image"], max_side)
+
+
 def _image(thumbs: dict[str, str | None], path: str, caption: str) -> _Image:
     return _Image(thumbs[str(path)], caption)
+
+
+def _item_card(thumbs: dict[str, str | None], row) -> _Card:
+    """One numbered image of a sample, captioned with its id (``row`` from ``itertuples``)."""
+    return _Card(f"Image {row.item}", [_image(thumbs, row.image, row.id)])
 
 
 def _text(value) -> str:
@@ -357,6 +364,13 @@ def _render(title: str, intro: str, groups: list[_Group], side: int, legend=None
 
 def _csv(table: pd.DataFrame) -> str:
     return table.to_csv(index=False)
+
+
+def _write_sheet(
+    prefix: Path, provenance: Provenance, table: pd.DataFrame, html: str, overwrite: bool
+) -> list[Path]:
+    """Write the coders' ``<prefix>.csv``, its ``<prefix>.html`` sheet and the sidecar."""
+    return _write_sample(prefix, provenance, {".csv": _csv(table), ".html": html}, overwrite)
 
 
 def _write_sample(prefix: Path, provenance: Provenance, contents: dict, overwrite: bool):

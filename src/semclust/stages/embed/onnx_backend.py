@@ -20,7 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from semclust.core.errors import MissingModelError, SemclustError, require
-from semclust.stages.embed.sentence_transformers_backend import SentenceTransformerEmbedder
+from semclust.stages.embed.sentence_transformers_backend import (
+    DEFAULT_MODEL,
+    SentenceTransformerEmbedder,
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +87,7 @@ class OnnxEmbedder:
 
     corpus_dependent = False
 
-    def __init__(self, model: str = "all-MiniLM-L6-v2", batch_size: int = 64, threads: int | None = None,
+    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, threads: int | None = None,
                  progress: bool = True):
         self.name = f"onnx:{model}"
         self.model = model
@@ -97,7 +100,7 @@ class OnnxEmbedder:
 
     @classmethod
     def from_spec(cls, args: str, **options) -> OnnxEmbedder:
-        return cls(args or "all-MiniLM-L6-v2", **options)
+        return cls(args or DEFAULT_MODEL, **options)
 
     def _load(self):
         if self._session is None:

@@ -20,6 +20,8 @@ from semclust.core.errors import MissingModelError, require
 
 log = logging.getLogger(__name__)
 
+#: The papers' text model, the default of ``st:`` and ``onnx:``.
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BUNDLED = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 
 #: sha256 of the upstream files of sentence-transformers/all-MiniLM-L6-v2 (revision 1110a243),
@@ -88,7 +90,7 @@ def resolve_model_path(model: str) -> str:
 class SentenceTransformerEmbedder:
     corpus_dependent = False
 
-    def __init__(self, model: str = "all-MiniLM-L6-v2", batch_size: int = 64, device: str = "cpu",
+    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, device: str = "cpu",
                  progress: bool = True):
         self.name = f"st:{model}"
         self.model = model
@@ -99,7 +101,7 @@ class SentenceTransformerEmbedder:
 
     @classmethod
     def from_spec(cls, args: str, **options) -> SentenceTransformerEmbedder:
-        return cls(args or "all-MiniLM-L6-v2", **options)
+        return cls(args or DEFAULT_MODEL, **options)
 
     def _load(self):
         if self._model is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 from PIL import Image
@@ -137,13 +137,27 @@ class TorchImageEmbedder:
         """Features of ``images`` in eval mode under ``torch.inference_mode``."""
         import torch
 
+        return self._in_batches(
+            images,
+            lambda chunk: torch.stack([self.preprocess(img) for img in chunk]),
+            self._features,
+        )
+
+    def _in_batches(
+        self,
+        items: Sequence[Any],
+        prepare: Callable[[Sequence[Any]], Any],
+        encode: Callable[[Any], torch.Tensor],
+    ) -> np.ndarray:
+        """``encode(prepare(chunk))`` for each ``batch_size`` items, on the device under
+        ``torch.inference_mode``: one float32 row of ``dim`` per item (images, CLIP's texts)."""
+        import torch
+
         chunks = [np.empty((0, self.dim), dtype=np.float32)]
-        for start in range(0, len(images), self.batch_size):
-            batch = torch.stack(
-                [self.preprocess(img) for img in images[start : start + self.batch_size]]
-            )
+        for start in range(0, len(items), self.batch_size):
+            batch = prepare(items[start : start + self.batch_size])
             with torch.inference_mode():
-                features = self._features(batch.to(self.device))
+                features = encode(batch.to(self.device))
             chunks.append(features.float().cpu().numpy())
         return np.concatenate(chunks)
 

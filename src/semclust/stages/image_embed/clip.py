@@ -51,15 +51,11 @@ class ClipEmbedder(TorchImageEmbedder):
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         """L2-normalised text embeddings, float32 ``(len(texts), dim)``."""
-        import torch
-
-        chunks = [np.empty((0, self.dim), dtype=np.float32)]
-        for start in range(0, len(texts), self.batch_size):
-            tokens = self.tokenizer(list(texts[start : start + self.batch_size]))
-            with torch.inference_mode():
-                features = self.network.encode_text(tokens.to(self.device), normalize=True)
-            chunks.append(features.float().cpu().numpy())
-        return np.concatenate(chunks)
+        return self._in_batches(
+            texts,
+            lambda chunk: self.tokenizer(list(chunk)),
+            lambda tokens: self.network.encode_text(tokens, normalize=True),
+        )
 
 
 def _parse(args: str, open_clip: Any) -> tuple[str, str]:

@@ -180,6 +180,23 @@ def feature_network(model: torch.nn.Module, head: str) -> tuple[torch.nn.Module,
     return model, dim
 
 
+def feature_embedder(
+    name: str,
+    model: torch.nn.Module,
+    arch: Architecture,
+    image_size: int | None,
+    *,
+    batch_size: int,
+    device: str,
+) -> TorchImageEmbedder:
+    """``model``'s penultimate features as an embedder, images prepared as ``arch``
+    prepares them at ``image_size`` (``None``: the network's own size)."""
+    network, dim = feature_network(model, arch.head)
+    return TorchImageEmbedder(
+        name, network, arch.preprocess(image_size), dim, batch_size=batch_size, device=device
+    )
+
+
 def create(
     args: str,
     *,
@@ -204,7 +221,4 @@ def create(
     arch = architecture(name)
     spec = f"cnn:{name}"
     model, tag = build_network(spec, arch, weights)
-    network, dim = feature_network(model, arch.head)
-    return TorchImageEmbedder(
-        spec + tag, network, arch.preprocess(None), dim, batch_size=batch_size, device=device
-    )
+    return feature_embedder(spec + tag, model, arch, None, batch_size=batch_size, device=device)

@@ -30,7 +30,7 @@ from semclust.stages.image_embed.cnn import (
     Architecture,
     architecture,
     build_network,
-    feature_network,
+    feature_embedder,
 )
 from semclust.stages.image_embed.weights import WeightsError, file_fingerprint, load_into, seeded
 
@@ -295,12 +295,11 @@ def create(
     model = seeded(arch.build)
     _replace_head(model, arch, len(content["labels"]))
     load_into(model, content["state_dict"], path, f"finetuned:{path}")
-    network, dim = feature_network(model, arch.head)
-    return TorchImageEmbedder(
+    return feature_embedder(
         f"finetuned:{path}@{file_fingerprint(path)}",
-        network,
-        arch.preprocess(content["image_size"]),
-        dim,
+        model,
+        arch,
+        content["image_size"],
         batch_size=batch_size,
         device=device,
     )

@@ -48,7 +48,7 @@ def plot_marginal_gain(
             ax.axvline(chosen_k, color="tab:red", linestyle=":", label=f"chosen K = {chosen_k}")
     if threshold is not None or chosen_k is not None:
         bottom.legend()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_data_loss(curves: Mapping[str, pd.DataFrame] | pd.DataFrame, path: str | Path) -> Path:
@@ -71,7 +71,7 @@ def plot_data_loss(curves: Mapping[str, pd.DataFrame] | pd.DataFrame, path: str 
     ax.set_ylim(0, 100)
     if any(curves):
         ax.legend()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_cooccurrence(matrix: pd.DataFrame, path: str | Path, *, title: str | None = None) -> Path:
@@ -97,7 +97,7 @@ def plot_cooccurrence(matrix: pd.DataFrame, path: str | Path, *, title: str | No
     if values.size <= _ANNOTATE_MAX_CELLS:
         shares = not all(pd.api.types.is_integer_dtype(t) for t in matrix.dtypes)
         _annotate(ax, values, as_percent=shares)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _annotate(ax, values: np.ndarray, *, as_percent: bool) -> None:
@@ -116,8 +116,9 @@ def _require_columns(table: pd.DataFrame, columns: tuple[str, ...]) -> None:
         raise SemclustError(f"the table to plot has no column {missing[0]!r}")
 
 
-def _save(fig: Figure, path: str | Path) -> Path:
-    """Render ``fig`` with Agg to a PNG at ``path`` (parent folders created)."""
+def save_png(fig: Figure, path: str | Path) -> Path:
+    """Render ``fig`` with Agg to a PNG at ``path`` (parent folders created); every
+    validation figure is saved here, so all share one resolution."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(fig)

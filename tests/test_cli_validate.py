@@ -315,6 +315,12 @@ def test_compare_choose_k_and_stability(study):
     expected = adjusted_mutual_info_score(run.assignments["cluster"], other.assignments["cluster"], average_method="max")
     assert compared["ami"] == pytest.approx(expected)
     assert (run.folder / "evaluation" / compared["heatmap"]).stat().st_size > 1000
+    printed = " ".join(result.output.split())
+    assert "Agreement with run" in printed and "heatmap:" in printed and ".ami" not in printed
+    assert (  # the table in words is saved beside evaluation.json, one line a measure
+        f"Agreement with run {other.id} (AMI, max-normalised, as Zhang & Leung A.1): "
+        f"{expected:.2f} with outliers as one more label; no item is an outlier in either run"
+    ) in (run.folder / "evaluation.txt").read_text()
 
     result = invoke("choose-k", "--study", folder, "--run", run.id, "--k", "2:5")
     assert result.exit_code == 0, result.output
@@ -330,7 +336,23 @@ def test_compare_choose_k_and_stability(study):
     config = RunConfig(clusterer="kmeans:3", **CONFIG)
     a, b = (reduce_and_cluster(X, dataclasses.replace(config, seed=seed))[0] for seed in (4, 5))
     assert stability["seeds"] == [4, 5]
-    assert stability["ami_mean"] == pytest.approx(adjusted_mutual_info_score(a, b, average_method="max"))
+    ami = adjusted_mutual_info_score(a, b, average_method="max")
+    assert stability["ami_mean"] == pytest.approx(ami)
+    printed = " ".join(result.output.split())
+    assert "Agreement between seeds" in printed and "stability." not in printed
+    assert (
+        "Agreement between seeds (AMI, max-normalised, as Zhang & Leung A.1; outliers as one group): "
+        f"mean {ami:.2f}, min {ami:.2f}, max {ami:.2f} over every pair of 2 seeds"
+    ) in (run.folder / "evaluation.txt").read_text()
+
+
+def test_untrusted_names_are_printed_as_text_not_markup(tmp_path, capsys):
+    from semclust.cli.validate import print_in_words
+
+    computed = {"consistency": {"by_column": {"[red]theme[/red]": {"mean": 0.5}}}}
+    print_in_words(computed, "[b]title[/b]", computed, tmp_path / "evaluation.json")
+    printed = " ".join(capsys.readouterr().err.split())
+    assert "[red]theme[/red]" in printed and "[b]title[/b]" in printed
 
 
 def test_bad_grid_and_half_given_interpretability_are_clear_errors(study):

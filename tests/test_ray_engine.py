@@ -53,3 +53,31 @@ def test_a_run_with_the_ray_engine_matches_the_local_run(local_ray, tmp_study, t
 def test_corpus_dependent_embedders_stay_local():
     with pytest.raises(SemclustError, match="tfidf"):
         RayEmbedder("tfidf:5").embed_texts(["a", "b"])
+
+
+@pytest.mark.slow
+def test_semclust_embed_with_the_ray_engine_caches_the_local_vectors(local_ray, tmp_study, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from semclust.cli import app
+    from semclust.core.store import text_hash
+
+    addresses, ray_embed = [], RayEmbedder.embed_texts
+
+    def spy(self, texts):
+        addresses.append(self.address)
+        return ray_embed(self, texts)
+
+    monkeypatch.setattr(RayEmbedder, "embed_texts", spy)
+    pd.DataFrame({"id": range(len(TEXTS)), "text": TEXTS}).to_csv(tmp_path / "t.csv", index=False)
+    tmp_study.ingest(tmp_path / "t.csv", progress=False)
+    tmp_study.describe("column:text")
+    args = ["embed", "--study", tmp_study.folder, "--engine", "ray", "--engine-address", "auto"]
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    assert addresses == ["auto"]  # the fixture's instance is already up, so "auto" is not dialled
+    texts = tmp_study.descriptions().tolist()  # the texts as stored (stripped)
+    local = create_text_embedder("st:all-MiniLM-L6-v2", progress=False).embed_texts(texts)
+    hashes = pd.Index([text_hash(t) for t in texts])
+    found, cached = tmp_study.store.get_matrix("text_embeddings", "st:all-MiniLM-L6-v2", hashes)
+    assert found.all() and np.allclose(cached, local, atol=1e-5)  # under the local run's cache key

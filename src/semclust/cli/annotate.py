@@ -1,8 +1,7 @@
 """``semclust annotate``: serve a sample to coders in the browser, export their answers.
 
-:func:`register` adds the ``annotate`` group to the main app. Option types are declared
-here, not imported from :mod:`semclust.cli`, because typer reads annotations from this
-module's globals and this module must not import the CLI at import time.
+:func:`register` adds the ``annotate`` group to the main app; option types that other
+commands share come from :mod:`semclust.cli.options`.
 """
 
 from __future__ import annotations
@@ -16,10 +15,9 @@ import typer
 
 from semclust.cli.common import console, fail
 from semclust.cli.common import user_errors as _user_errors
+from semclust.cli.options import StudyOpt
 
 log = logging.getLogger(__name__)
-
-StudyOpt = Annotated[Path, typer.Option("--study", "-s", help="The study folder.")]
 
 annotate_app = typer.Typer(
     no_args_is_help=True,

@@ -6,12 +6,9 @@ without importing the app that registers them.
 
 from __future__ import annotations
 
-import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -19,18 +16,6 @@ from rich.console import Console
 from semclust.core.errors import SemclustError
 
 console = Console(stderr=True)
-
-
-def _quiet(value: bool) -> bool:
-    """``-q``: no progress bars and no INFO logs (warnings and errors still show)."""
-    if value:
-        logging.getLogger().setLevel(logging.WARNING)
-        os.environ["SEMCLUST_QUIET"] = "1"
-    return value
-
-
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", callback=_quiet,
-                                        help="No progress bars and no INFO logs (warnings and errors still show).")]
 
 
 def fail(exc: Exception) -> None:

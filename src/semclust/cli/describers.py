@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from semclust.cli.common import QuietOpt, console, open_study, user_errors
+from semclust.cli.common import console, open_study, user_errors
+from semclust.cli.options import QuietOpt, StudyOpt
 
 
 def print_batches(frame) -> None:
@@ -33,7 +34,7 @@ def register(app) -> None:
     @app.command("compare-describers")
     @user_errors()
     def compare_describers(
-        study: Annotated[Path, typer.Option("--study", "-s", help="The study folder.")],
+        study: StudyOpt,
         describers: Annotated[str, typer.Option(help="Two or more describers, comma-separated, e.g. openai:gpt-4o-mini,hf:/models/llava.")],
         prompt: Annotated[str, typer.Option(help="connotative, denotative, or a text file (the same for every model).")] = "connotative",
         describe: Annotated[bool, typer.Option(help="Describe missing images first (stored descriptions are reused); --no-describe uses only what the study has.")] = True,

@@ -1,7 +1,7 @@
 """``semclust explore``, ``refine``, ``export`` and ``name``: look at a run, edit it, take it out.
 
-:func:`register` adds the commands to the main app. Option types are declared here (typer
-reads annotations from this module's globals); heavy imports wait for the command.
+:func:`register` adds the commands to the main app; option types that other commands
+share come from :mod:`semclust.cli.options`. Heavy imports wait for the command.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from typing import Annotated
 import typer
 
 from semclust.cli.common import console, open_study, user_errors
-
-StudyOpt = Annotated[Path, typer.Option("--study", "-s", help="The study folder.")]
-RunOpt = Annotated[str, typer.Option("--run", help="Run id, or 'latest'.")]
+from semclust.cli.options import RunOpt, StudyOpt
 
 
 class ExportFormat(enum.StrEnum):

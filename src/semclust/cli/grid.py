@@ -1,8 +1,7 @@
 """``semclust grid``: run a grid of pipeline settings, score each one, re-run the best.
 
-:func:`register` adds the command to the main app. Option types are declared here, not
-imported from :mod:`semclust.cli`, because typer reads annotations from this module's
-globals and this module must not import the CLI at import time.
+:func:`register` adds the command to the main app; option types that other commands share
+come from :mod:`semclust.cli.options`.
 """
 
 from __future__ import annotations
@@ -13,10 +12,17 @@ from typing import Annotated
 
 import typer
 
-from semclust.cli.common import QuietOpt
+from semclust.cli.options import (
+    CodesOpt,
+    FoldsOpt,
+    MinDiffOpt,
+    MinSameOpt,
+    QuietOpt,
+    ScaleOpt,
+    StudyOpt,
+)
 from semclust.core.errors import SemclustError
 
-StudyOpt = Annotated[Path, typer.Option("--study", "-s", help="The study folder.")]
 TOP_ROWS = 10
 
 
@@ -45,18 +51,10 @@ def grid(
         Path, typer.Argument(help="The grid file (.yaml or .toml); see docs/grid.md.")
     ],
     study: StudyOpt,
-    codes: Annotated[
-        Path | None, typer.Option(help="Coded pairs CSV (id_a, id_b, <dimension>_<coder>...).")
-    ] = None,
-    scale: Annotated[
-        str, typer.Option(help="Scale of the graded codes: auto, 0-2 or 1-3.")
-    ] = "auto",
-    min_same: Annotated[
-        int, typer.Option(help="Fewest same-cluster pairs for a quality score.")
-    ] = 50,
-    min_diff: Annotated[
-        int, typer.Option(help="Fewest different-cluster pairs for a quality score.")
-    ] = 50,
+    codes: CodesOpt = None,
+    scale: ScaleOpt = "auto",
+    min_same: MinSameOpt = 50,
+    min_diff: MinDiffOpt = 50,
     pair_dimension: Annotated[
         str | None,
         typer.Option(
@@ -66,9 +64,7 @@ def grid(
     pair_threshold: Annotated[
         float, typer.Option(help="A graded code at least this (0-2) means 'belong together'.")
     ] = 2.0,
-    folds: Annotated[
-        int, typer.Option(help="Cross-validation folds for pair precision/recall.")
-    ] = 5,
+    folds: FoldsOpt = 5,
     labels: Annotated[
         str | None,
         typer.Option(help="An input column of known categories: AMI of each setting with it."),

@@ -11,34 +11,49 @@ import typer
 from rich.logging import RichHandler
 from rich.table import Table
 
-from semclust.cli.common import QuietOpt, console, open_study, user_errors
+from semclust.cli.common import console, open_study, user_errors
 from semclust.cli.describers import print_batches
+from semclust.cli.options import (
+    AddressOpt,
+    ClustererOpt,
+    ConcurrencyOpt,
+    DeviceOpt,
+    EmbedderOpt,
+    EngineOpt,
+    FitSampleOpt,
+    GraceOpt,
+    ImageEmbedderOpt,
+    ImageWeightOpt,
+    KeepGroupsOpt,
+    MaxRetriesOpt,
+    MaxTokensOpt,
+    PresetOpt,
+    PromptOpt,
+    QuietOpt,
+    ReducerOpt,
+    RetryRefusedOpt,
+    RetryTruncatedOpt,
+    RouteOpt,
+    RpmOpt,
+    RunOpt,
+    SeedOpt,
+    StudyOpt,
+    TextColumnOpt,
+    TimeoutOpt,
+    WeightsOpt,
+)
 from semclust.core.errors import SemclustError
 from semclust.study.config import DescribeOptions, RunConfig
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="Semantic clustering of images: describe, embed, cluster, label, validate.")
 
-StudyOpt = Annotated[Path, typer.Option("--study", "-s", help="The study folder.")]
-RunOpt = Annotated[str, typer.Option("--run", help="Run id, or 'latest'.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (results are deterministic for a seed).")]
-RouteOpt = Annotated[str, typer.Option(help="text, image (CNN/CLIP baseline), concat (vector-level), clip (joint) or labels (label-level).")]
-ImageEmbedderOpt = Annotated[str, typer.Option(help="cnn:vgg16, cnn:resnet50, cnn:resnet18, cnn:xception, cnn:resnet18-places365, clip:ViT-B-32, finetuned:FILE.")]
-WeightsOpt = Annotated[str | None, typer.Option(help="Weights file for the image embedder (default: the library's cache).")]
-ImageWeightOpt = Annotated[float, typer.Option(help="concat route: weight of the image block.")]
-TextColumnOpt = Annotated[str | None, typer.Option(help="clip route: the post-text column (default: the descriptions).")]
-KeepGroupsOpt = Annotated[int | None, typer.Option(help="labels route: keep only the N largest groups.")]
-DeviceOpt = Annotated[str, typer.Option(help="umap/hdbscan/kmeans on a GPU with RAPIDS cuML: auto (when present), cpu or cuda.")]
-EngineOpt = Annotated[str, typer.Option(help="Where texts are embedded: local, or ray (a Ray cluster; see docs/scale.md).")]
-AddressOpt = Annotated[str | None, typer.Option(help="--engine ray: the cluster's address ('auto' joins the one this node belongs to; default: a local instance).")]
-FitSampleOpt = Annotated[int | None, typer.Option(help="Fit the reducer and clusterer on N random items and assign the rest (0 = fit on everything; default: a 100,000 sample above 200,000 items).")]
-MaxTokensOpt = Annotated[int | None, typer.Option(help="Token limit per description (default: the provider's); answers cut off at it are marked truncated.")]
-RetryRefusedOpt = Annotated[bool, typer.Option(help="Ask again for images the model refused.")]
-RetryTruncatedOpt = Annotated[bool, typer.Option(help="Ask again for descriptions cut off at the token limit.")]
-GraceOpt = Annotated[float, typer.Option(help="Seconds the first Ctrl-C waits for answers in flight (paid for) before quitting.")]
-ReducerOpt = Annotated[str | None, typer.Option(help="umap:N_COMPONENTS:N_NEIGHBORS, pca:N, pca:0.8 or none (default: chosen by --preset).")]
-ClustererOpt = Annotated[str | None, typer.Option(help="hdbscan:MIN_CLUSTER_SIZE[:MIN_SAMPLES], kmeans:K or iterkmeans (default: chosen by --preset).")]
-PresetOpt = Annotated[str, typer.Option(help="Settings when --reducer/--clusterer are not given: auto (from the corpus size, see docs/scale.md) or arminio (umap:10:15 + hdbscan:50, the paper's).")]
+#: The options ``cluster`` and ``run`` share, by RunConfig field (``--weights`` is ``image_weights``).
+RUN_OPTIONS = ("embedder", "reducer", "clusterer", "preset", "fit_sample", "device", "engine", "engine_address",
+               "map", "route", "image_embedder", "image_weight", "text_column", "keep_groups", "seed")
+#: The options ``describe`` and ``run`` share, by DescribeOptions field (``--rpm`` is ``requests_per_minute``).
+DESCRIBE_OPTIONS = ("base_url", "concurrency", "max_side", "timeout", "max_retries", "max_tokens", "retry_refused",
+                    "retry_truncated", "grace")
 
 
 @app.callback()
@@ -53,14 +68,15 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug lo
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' "Loading weights" bars: ours show progress
 
 
-def _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries, **more) -> DescribeOptions:
-    return DescribeOptions(base_url=base_url, concurrency=concurrency, requests_per_minute=rpm,
-                           max_side=max_side, timeout=timeout, max_retries=max_retries, **more)
+def describe_options(params: dict, **more) -> DescribeOptions:
+    """The DescribeOptions of a command's :data:`DESCRIBE_OPTIONS` (its ``ctx.params``) and ``more`` of its own."""
+    return DescribeOptions(**{name: params[name] for name in DESCRIBE_OPTIONS}, requests_per_minute=params["rpm"],
+                           **more)
 
 
-def _route_options(route, image_embedder, weights, image_weight, text_column, keep_groups) -> dict:
-    return dict(route=route, image_embedder=image_embedder, image_weights=weights, image_weight=image_weight,
-                text_column=text_column, keep_groups=keep_groups)
+def run_config(params: dict, **more) -> RunConfig:
+    """The RunConfig of a command's :data:`RUN_OPTIONS` (its ``ctx.params``) and ``more`` settings of its own."""
+    return RunConfig(**{name: params[name] for name in RUN_OPTIONS}, image_weights=params["weights"], **more)
 
 
 def _print_ingest(summary) -> None:
@@ -154,15 +170,16 @@ def ingest(
 @app.command()
 @user_errors()
 def describe(
+    ctx: typer.Context,
     study: StudyOpt,
     describer: Annotated[str | None, typer.Option(help="openai:MODEL, ollama:MODEL, hf:MODEL, vllm:MODEL or column:NAME.")] = None,
-    prompt: Annotated[str, typer.Option(help="connotative, denotative, or a text file.")] = "connotative",
+    prompt: PromptOpt = "connotative",
     base_url: Annotated[str | None, typer.Option(help="Endpoint, e.g. http://localhost:11434/v1 (Ollama), a vLLM server; several, comma-separated, for a pool.")] = None,
-    concurrency: Annotated[int, typer.Option(help="Requests in flight.")] = 8,
-    rpm: Annotated[float | None, typer.Option(help="Requests-per-minute limit.")] = None,
+    concurrency: ConcurrencyOpt = 8,
+    rpm: RpmOpt = None,
     max_side: Annotated[int, typer.Option(help="Downscale images to this longest side before sending (cost).")] = 512,
-    timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 60.0,
-    max_retries: Annotated[int, typer.Option(help="Retries on 429/5xx/timeouts.")] = 5,
+    timeout: TimeoutOpt = 60.0,
+    max_retries: MaxRetriesOpt = 5,
     max_tokens: MaxTokensOpt = None,
     retry_refused: RetryRefusedOpt = False,
     retry_truncated: RetryTruncatedOpt = False,
@@ -186,12 +203,9 @@ def describe(
             return
         if describer is None:
             raise typer.BadParameter("--describer is required (unless --status)", param_hint="--describer")
-        options = _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries,
-                                    max_tokens=max_tokens, retry_refused=retry_refused,
-                                    retry_truncated=retry_truncated, grace=grace, budget=budget,
-                                    prices=str(prices) if prices else None, batch=batch,
-                                    batch_poll=batch_poll, per_server=per_server, device=device, dtype=dtype,
-                                    temperature=temperature)
+        options = describe_options(ctx.params, budget=budget, prices=str(prices) if prices else None, batch=batch,
+                                   batch_poll=batch_poll, per_server=per_server, device=device, dtype=dtype,
+                                   temperature=temperature)
         result = s.describe(describer, prompt, options, progress=not quiet, dry_run=dry_run)
         if dry_run:
             console.print(str(result), highlight=False)
@@ -203,18 +217,21 @@ def describe(
 @user_errors()
 def embed(
     study: StudyOpt,
-    embedder: Annotated[str, typer.Option(help="st:MODEL, tfidf:K or openai:MODEL.")] = "st:all-MiniLM-L6-v2",
+    embedder: EmbedderOpt = "st:all-MiniLM-L6-v2",
+    engine: EngineOpt = "local",
+    engine_address: AddressOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Embed the descriptions (cached per text, so only new texts are embedded)."""
     with open_study(study) as s:
-        ids, matrix = s.embed(embedder, progress=not quiet)
+        ids, matrix = s.embed(embedder, progress=not quiet, engine=engine, engine_address=engine_address)
         console.print(f"embedded {len(ids)} descriptions with {embedder}: {matrix.shape[1]} dimensions")
 
 
 @app.command()
 @user_errors()
 def cluster(
+    ctx: typer.Context,
     study: StudyOpt,
     embedder: Annotated[str, typer.Option(help="Text embedder.")] = "st:all-MiniLM-L6-v2",
     reducer: ReducerOpt = None,
@@ -238,9 +255,7 @@ def cluster(
     from semclust.study.pipeline import cluster_run
 
     with open_study(study) as s:
-        config = RunConfig(embedder=embedder, reducer=reducer, clusterer=clusterer, preset=preset, fit_sample=fit_sample, device=device, engine=engine, engine_address=engine_address, seed=seed, map=map,
-                           **_route_options(route, image_embedder, weights, image_weight, text_column, keep_groups))
-        run = cluster_run(s, config, progress=not quiet)
+        run = cluster_run(s, run_config(ctx.params), progress=not quiet)
         console.print(f"run {run.id}: {describe_metrics(run.metrics)}", highlight=False)
 
 
@@ -307,11 +322,12 @@ def finetune(
 @app.command()
 @user_errors()
 def run(
+    ctx: typer.Context,
     input: Annotated[Path, typer.Argument(help="A folder of images, or a CSV/Parquet file with an 'image' column.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The study folder to create or continue.")],
     describer: Annotated[str, typer.Option(help="openai:MODEL, ollama:MODEL, column:NAME, or none (image route).")] = "openai:gpt-4o-mini",
-    prompt: Annotated[str, typer.Option(help="connotative, denotative, or a text file.")] = "connotative",
-    embedder: Annotated[str, typer.Option(help="st:MODEL, tfidf:K or openai:MODEL.")] = "st:all-MiniLM-L6-v2",
+    prompt: PromptOpt = "connotative",
+    embedder: EmbedderOpt = "st:all-MiniLM-L6-v2",
     reducer: ReducerOpt = None,
     clusterer: ClustererOpt = None,
     preset: PresetOpt = "auto",
@@ -329,11 +345,11 @@ def run(
     text_column: TextColumnOpt = None,
     keep_groups: KeepGroupsOpt = None,
     base_url: Annotated[str | None, typer.Option(help="Endpoint of an OpenAI-compatible or Ollama server.")] = None,
-    concurrency: Annotated[int, typer.Option(help="Requests in flight.")] = 8,
-    rpm: Annotated[float | None, typer.Option(help="Requests-per-minute limit.")] = None,
+    concurrency: ConcurrencyOpt = 8,
+    rpm: RpmOpt = None,
     max_side: Annotated[int, typer.Option(help="Downscale images before sending.")] = 512,
-    timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 60.0,
-    max_retries: Annotated[int, typer.Option(help="Retries on 429/5xx/timeouts.")] = 5,
+    timeout: TimeoutOpt = 60.0,
+    max_retries: MaxRetriesOpt = 5,
     max_tokens: MaxTokensOpt = None,
     retry_refused: RetryRefusedOpt = False,
     retry_truncated: RetryTruncatedOpt = False,
@@ -342,11 +358,9 @@ def run(
     quiet: QuietOpt = False,
 ) -> None:
     """The whole pipeline: ingest -> describe -> embed -> reduce -> cluster -> label -> report."""
-    options = _describe_options(base_url, concurrency, rpm, max_side, timeout, max_retries, max_tokens=max_tokens,
-                                retry_refused=retry_refused, retry_truncated=retry_truncated, grace=grace)
-    config = RunConfig(describer=describer, prompt=prompt, embedder=embedder, reducer=reducer,
-                       clusterer=clusterer, preset=preset, fit_sample=fit_sample, device=device, engine=engine, engine_address=engine_address, seed=seed, top_k=top_k, extra_stop_words=_read_words(stopwords),
-                       map=map, describe=options, **_route_options(route, image_embedder, weights, image_weight, text_column, keep_groups))
+    options = describe_options(ctx.params)
+    config = run_config(ctx.params, describer=describer, prompt=prompt, top_k=top_k,
+                        extra_stop_words=_read_words(stopwords), describe=options)
     with open_study(out) as s:
         _print_ingest(s.ingest(input, progress=not quiet))
         if describer != "none":  # the image route needs no descriptions

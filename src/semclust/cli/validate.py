@@ -5,9 +5,8 @@ Python API of :mod:`semclust.validation.evaluate` (:func:`~semclust.validation.e
 siblings, which keep every result in the run's ``evaluation.json``), and prints a table.
 Those modules are imported inside the commands, so that ``semclust --help`` stays fast.
 
-:func:`register` adds the commands to the main app; the option types are declared here
-(not imported from :mod:`semclust.cli`) because typer reads annotations from this
-module's globals, and this module must not import the CLI at import time.
+:func:`register` adds the commands to the main app; option types that other commands share
+come from :mod:`semclust.cli.options`.
 """
 
 from __future__ import annotations
@@ -21,13 +20,17 @@ import typer
 
 from semclust.cli.common import console
 from semclust.cli.common import user_errors as _user_errors
+from semclust.cli.options import (
+    CodesOpt,
+    FoldsOpt,
+    MinDiffOpt,
+    MinSameOpt,
+    RunOpt,
+    ScaleOpt,
+    SeedOpt,
+    StudyOpt,
+)
 from semclust.core.errors import SemclustError
-
-StudyOpt = Annotated[Path, typer.Option("--study", "-s", help="The study folder.")]
-RunOpt = Annotated[str, typer.Option("--run", help="Run id, or 'latest'.")]
-SeedOpt = Annotated[
-    int, typer.Option("--seed", help="Random seed (results are deterministic for a seed).")
-]
 
 
 class AmiForm(enum.StrEnum):
@@ -153,12 +156,8 @@ def _split(text: str | None) -> tuple[str, ...]:
 def evaluate(
     study: StudyOpt,
     run: RunOpt = "latest",
-    codes: Annotated[
-        Path | None, typer.Option(help="Coded pairs CSV (id_a, id_b, <dimension>_<coder>...).")
-    ] = None,
-    scale: Annotated[
-        str, typer.Option(help="Scale of the graded codes: auto, 0-2 or 1-3.")
-    ] = "auto",
+    codes: CodesOpt = None,
+    scale: ScaleOpt = "auto",
     labels: Annotated[
         list[str] | None, typer.Option(help="An input column of known labels (repeatable).")
     ] = None,
@@ -187,19 +186,13 @@ def evaluate(
             help="Internal indices (silhouette, Davies-Bouldin, Calinski-Harabasz, S_Dbw)."
         ),
     ] = False,
-    min_same: Annotated[
-        int, typer.Option(help="Fewest same-cluster pairs for a quality score.")
-    ] = 50,
-    min_diff: Annotated[
-        int, typer.Option(help="Fewest different-cluster pairs for a quality score.")
-    ] = 50,
+    min_same: MinSameOpt = 50,
+    min_diff: MinDiffOpt = 50,
     pair_threshold: Annotated[
         float,
         typer.Option(help="A graded code at least this (0-2) means 'belong together' for pair F1."),
     ] = 2.0,
-    folds: Annotated[
-        int, typer.Option(help="Cross-validation folds for pair precision/recall.")
-    ] = 5,
+    folds: FoldsOpt = 5,
     ratings: Annotated[
         Path | None,
         typer.Option(help="A rating study's export (`semclust annotate export`): figures and tables."),
@@ -247,7 +240,8 @@ def evaluate(
         if ratings is not None:
             evaluation = _rating_study(loaded, ratings, weighting, bootstrap, seed)
             shown.append("ratings")
-        print_in_words(evaluation, shown, f"evaluation of run {loaded.id}", result.path)
+        computed = {name: evaluation[name] for name in shown if name in evaluation}
+        print_in_words(computed, f"evaluation of run {loaded.id}", evaluation, result.path)
         console.print(f"details: {result.path}; report: {loaded.folder / 'report.html'}")
 
 
@@ -262,38 +256,22 @@ def _rating_study(loaded, path: Path, weighting: str, bootstrap: int, seed: int)
     return save_sections(loaded, {"ratings": ratings_section(loaded, path, options)})
 
 
-def print_in_words(evaluation: dict, sections: list[str], title: str, path: Path) -> None:
-    """The sections computed now, in words; the whole evaluation in words beside its JSON."""
+def print_in_words(computed: dict, title: str, evaluation: dict, path: Path) -> None:
+    """The sections ``computed`` now as a table in words; the whole ``evaluation`` in words
+    beside its JSON (``path`` with ``.txt``), so the file never lags behind the numbers."""
+    from rich.markup import escape
     from rich.table import Table
 
     from semclust.validation.evaluate.words import as_text, in_words
 
-    table = Table(title=title, show_lines=False)
+    table = Table(title=escape(title), show_lines=False)
     table.add_column("measure", overflow="fold")
     table.add_column("value", overflow="fold")
     table.add_column("note", overflow="fold", style="dim")
-    for line in in_words({name: evaluation[name] for name in sections if name in evaluation}):
-        table.add_row(line.measure, line.value, line.note)
+    for line in in_words(computed):  # column and coder names come from the user's files
+        table.add_row(escape(line.measure), escape(line.value), escape(line.note))
     console.print(table)
     path.with_suffix(".txt").write_text(as_text(in_words(evaluation)), encoding="utf-8")
-
-
-def print_headline(rows: dict, title: str) -> None:
-    from rich.table import Table
-
-    table = Table(title=title)
-    table.add_column("measure")
-    table.add_column("value", overflow="fold")
-    for name, value in rows.items():
-        table.add_row(name, _shown(value))
-    console.print(table)
-
-
-def _shown(value) -> str:
-    """Numbers to 4 significant digits, as the report shows them; None as a dash."""
-    if value is None:
-        return "–"
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 # --- compare, stability, choose-k ------------------------------------------------------------
@@ -312,7 +290,6 @@ def compare(
     """AMI between two runs of the same items, and their co-occurrence heatmap (Hungarian order)."""
     from semclust.study.runs import Run
     from semclust.validation.evaluate import compare_runs
-    from semclust.validation.evaluate.ami import form_name
     from semclust.validation.evaluate.persist import EVALUATION_FOLDER
 
     with _user_errors():
@@ -320,17 +297,12 @@ def compare(
         saved = compare_runs(
             first, second, drop_outliers=drop_outliers, ami_form=ami_form.value
         )
-        result = saved.sections["compare"].data["runs"][second.id]
-        console.print(
-            f"AMI {first.id} vs {second.id} ({form_name(ami_form.value)}): "
-            f"{_shown(result['ami_with_outliers'])} with outliers as one more label, "
-            f"{_shown(result['ami_without_outliers'])} without the "
-            f"{result['n_outlier_items']} items that are an outlier in either run; "
-            f"{result['n_items']} items in both ({result['only_first']} only in the first, "
-            f"{result['only_second']} only in the second); "
-            f"heatmap: {first.folder / EVALUATION_FOLDER / result['heatmap']}",
-            highlight=False,
-        )
+        result = saved.evaluation["compare"]["runs"][second.id]
+        computed = {"compare": {"runs": {second.id: result}}}  # earlier comparisons stay in the file
+        title = f"run {first.id} compared with run {second.id}"
+        print_in_words(computed, title, saved.evaluation, saved.path)
+        heatmap = first.folder / EVALUATION_FOLDER / result["heatmap"]
+        console.print(f"heatmap: {heatmap}", highlight=False)
 
 
 def stability(
@@ -362,11 +334,9 @@ def stability(
             jaccard=jaccard,
             ami_form=ami_form.value,
         )
-        rows = {k: v for k, v in result.headline.items() if k.startswith("stability.")}
-        rows["stability.n_clusters_by_seed"] = ", ".join(
-            f"{s}: {n}" for s, n in result.sections["stability"].data["n_clusters"].items()
-        )
-        print_headline(rows, f"stability of run {loaded.id}'s settings over {seeds} seeds")
+        computed = {"stability": result.evaluation["stability"]}
+        title = f"stability of run {loaded.id}'s settings over {seeds} seeds"
+        print_in_words(computed, title, result.evaluation, result.path)
 
 
 def choose_k(

@@ -358,15 +358,22 @@ class Study:
         texts = items[column].astype("string").str.strip()
         return pd.Series(texts.where(texts != "", pd.NA).to_numpy(), index=items["id"], dtype="string")
 
-    def embed(self, embedder: str = "st:all-MiniLM-L6-v2", progress: bool = True) -> tuple[pd.Index, np.ndarray]:
-        """Embed every available description; returns (item ids, matrix)."""
+    def embed(self, embedder: str = "st:all-MiniLM-L6-v2", progress: bool = True, *, engine: str = "local",
+              engine_address: str | None = None) -> tuple[pd.Index, np.ndarray]:
+        """Embed every available description; returns (item ids, matrix).
+
+        ``engine="ray"`` embeds on a Ray cluster at ``engine_address`` as a run's ``--engine ray``
+        does (same vectors, same cache).
+        """
         from semclust.study.routes import text_features
 
-        return text_features(self, RunConfig(embedder=embedder), progress)
+        config = RunConfig(embedder=embedder, engine=engine, engine_address=engine_address)
+        return text_features(self, config, progress)
 
-    async def aembed(self, embedder: str = "st:all-MiniLM-L6-v2", progress: bool = True) -> tuple[pd.Index, np.ndarray]:
+    async def aembed(self, embedder: str = "st:all-MiniLM-L6-v2", progress: bool = True, *, engine: str = "local",
+                     engine_address: str | None = None) -> tuple[pd.Index, np.ndarray]:
         """:meth:`embed` for ``await``."""
-        return await asyncio.to_thread(self.embed, embedder, progress)
+        return await asyncio.to_thread(self.embed, embedder, progress, engine=engine, engine_address=engine_address)
 
     # --- cluster, label, report -------------------------------------------
     def run(self, config: RunConfig, *, reducer=None, clusterer=None, progress: bool = True):

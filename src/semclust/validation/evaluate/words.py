@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from semclust.validation.evaluate.ami import form_name
 from semclust.validation.evaluate.headlines import headline
 
 #: The papers' thresholds: >= 50 same and >= 50 different pairs (Arminio et al.), a graded
@@ -252,6 +253,52 @@ def _ratings(section: dict) -> list[Line]:
     return lines
 
 
+def _stability(section: dict) -> list[Line]:
+    seeds = section["seeds"]
+    form = form_name(section.get("ami_form", "arithmetic"))  # sections written before the max form
+    settings = ", ".join(str(section[key]) for key in ("embedder", "reducer", "clusterer"))
+    return [
+        Line(
+            f"Agreement between seeds (AMI, {form}; outliers as one group)",
+            f"mean {number(section['ami_mean'])}, min {number(section['ami_min'])}, "
+            f"max {number(section['ami_max'])} over every pair of {len(seeds)} seeds",
+            f"seeds {', '.join(map(str, seeds))}; reclustered with {settings}",
+        ),
+        Line(
+            "Clusters found by each seed (outliers not counted)",
+            ", ".join(f"seed {seed}: {n}" for seed, n in section["n_clusters"].items()),
+        ),
+        Line(
+            f"Clusters of seed {seeds[0]} found again by every other seed (best-match Jaccard "
+            f">= {section['jaccard_threshold']:g})",
+            f"{section['n_persistent']} of {section['n_reference_clusters']}",
+        ),
+    ]
+
+
+def _compare(section: dict) -> list[Line]:
+    lines = []
+    for other, result in section["runs"].items():
+        without = _without_outliers(result["ami_without_outliers"], result["n_outlier_items"])
+        lines.append(
+            Line(
+                f"Agreement with run {other} (AMI, {form_name(result['ami_form'])})",
+                f"{number(result['ami_with_outliers'])} with outliers as one more label; {without}",
+                f"{result['n_items']} items in both, {result['only_first']} only in this run, "
+                f"{result['only_second']} only in {other}",
+            )
+        )
+    return lines
+
+
+def _without_outliers(ami, n_outliers: int) -> str:
+    if n_outliers == 0:
+        return "no item is an outlier in either run"
+    if ami is None:
+        return "every item is an outlier in one of the runs"
+    return f"{number(ami)} without the {n_outliers} items that are an outlier in either run"
+
+
 def _fallback(name: str, section: dict) -> list[Line]:
     """A section this module has no words for: its headline rows, keys made readable."""
     rows = headline({name: section}) or {
@@ -274,4 +321,6 @@ _SECTIONS: dict[str, Callable[[dict], list[Line]]] = {
     "internal": _internal,
     "data_loss": _data_loss,
     "ratings": _ratings,
+    "stability": _stability,
+    "compare": _compare,
 }

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from semclust.validation.evaluate.plots import _save
+from semclust.validation.evaluate.plots import save_png
 
 _SHARE_COLOURS = {0.5: "#c0392b", 0.75: "#c0392b", 0.9: "#c0392b"}
 
@@ -46,7 +46,7 @@ def plot_rating_heatmap(
         ax.text(x, -0.7, f"{share:.0%}", color="#c0392b", ha="center", va="bottom", fontsize=8)
     fig.colorbar(image, ax=ax, label="mean rating", fraction=0.03, pad=0.01)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_group_means(table: pd.DataFrame, path: str | Path, *, weighting: str = "equal") -> Path:
@@ -81,4 +81,4 @@ def plot_group_means(table: pd.DataFrame, path: str | Path, *, weighting: str = 
     )
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)

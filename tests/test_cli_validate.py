@@ -152,7 +152,9 @@ def test_evaluate_scores_codes_known_by_construction(study, tmp_path):
         "--min-diff 10 instead of the paper's 50]"
     ) in words
     assert "quality.connotative" not in result.output and "Cluster quality" in result.output
-    assert "evaluation.quality.connotative" in (run.folder / "report.html").read_text()
+    report = (run.folder / "report.html").read_text()  # the report's metrics in words too
+    assert "Evaluation: Cluster quality, connotative (Grimmer-King" in report
+    assert "quality.connotative" not in report
     assert (run.folder / "evaluation" / "quality_pairs.csv").exists()
 
 

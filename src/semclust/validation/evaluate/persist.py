@@ -5,7 +5,7 @@ Every result lands in the run's ``evaluation.json``, one top-level key per secti
 ``consistency``, ``internal``, ``data_loss``, ``stability``, ``choose_k``, ``compare``).
 Saving replaces only the sections given, so results gathered at different times stay
 together. Tables go to ``runs/<id>/evaluation/*.csv``, plots beside them as PNG, and the
-run's ``report.html`` is rendered again with the headline numbers.
+run's ``report.html`` is rendered again with the evaluation in words.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from semclust.validation.evaluate.headlines import headline
+from semclust.validation.evaluate.words import in_words
 
 if TYPE_CHECKING:
     from semclust.study.runs import Run
@@ -65,12 +65,15 @@ def save_sections(run: Run, sections: dict[str, Section]) -> dict:
 
 
 def _render_report(run: Run, evaluation: dict) -> None:
-    """The run's report again, its metrics table extended by the evaluation's headline."""
+    """The run's report again, its metrics table extended by the evaluation in words."""
     from semclust.study.pipeline import label_run, report_run
 
     if run.clusters is None:
         label_run(run)
-    metrics = dict(run.metrics or {}) | {"evaluation": headline(evaluation)}
+    metrics = dict(run.metrics or {}) | {
+        f"Evaluation: {line.measure}": f"{line.value}  [{line.note}]" if line.note else line.value
+        for line in in_words(evaluation)
+    }
     report_run(dataclasses.replace(run, metrics=metrics))
 
 

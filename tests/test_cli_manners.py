@@ -79,3 +79,16 @@ def test_no_library_progress_bar_leaks_when_the_model_loads(tmp_path):
                 "--map", "none", "-q")
     assert done.returncode == 0, done.stderr
     assert "Loading weights" not in done.stderr and "it/s" not in done.stderr
+
+
+def test_an_error_message_is_printed_as_text_not_rich_markup(capsys):
+    """A file name or model output quoted in an error may hold [brackets]; they must show as typed."""
+    import typer
+
+    from semclust.cli.common import user_errors
+    from semclust.core.errors import SemclustError
+
+    with pytest.raises(typer.Exit), user_errors():
+        raise SemclustError("cannot read [red]posts[/red].csv")
+    printed = " ".join(capsys.readouterr().err.split())
+    assert "error: cannot read [red]posts[/red].csv" in printed

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from semclust.core.errors import SemclustError
 
@@ -19,7 +20,8 @@ console = Console(stderr=True)
 
 
 def fail(exc: Exception) -> None:
-    console.print(f"[bold red]error:[/] {exc}")
+    """One red line; the message is printed as text (it may quote a file name or model output with [brackets])."""
+    console.print(f"[bold red]error:[/] {escape(str(exc))}")
     raise typer.Exit(code=1)
 
 
@@ -35,7 +37,7 @@ def user_errors() -> Iterator[None]:
     except SemclustError as exc:
         fail(exc)
     except KeyboardInterrupt as exc:  # describe's Ctrl-C says what was stored and what is left
-        console.print(f"[yellow]{exc or 'interrupted'}[/]", highlight=False)
+        console.print(f"[yellow]{escape(str(exc) or 'interrupted')}[/]", highlight=False)
         raise typer.Exit(code=130) from None
 
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from semclust.core.errors import SemclustError
 from semclust.core.event_loop import run_sync
-from semclust.core.retry import RetryPolicy
+from semclust.core.retry import MAX_RETRY_AFTER, RetryPolicy
 from semclust.core.store import text_hash
 from semclust.core.store.records import DescriptionKey, DescriptionRecord, canonical_params
 from semclust.stages.describe import RetryableError, create_describer
@@ -149,25 +149,12 @@ async def _ask(backend, prompt: str, options: NamerOptions) -> str:
         delay = error.retry_after if error.retry_after is not None else policy.delay(retry)
         log.info("namer: retrying in %.1f s: %s", delay, error)
         if retry < options.max_retries:
-            await asyncio.sleep(float(np.clip(delay, 0, 600)))
+            await asyncio.sleep(float(np.clip(delay, 0, MAX_RETRY_AFTER)))
     raise RequestFailedError(f"namer gave up after {options.max_retries + 1} attempts: {error}")
 
 
 async def _chat(backend, prompt: str) -> str:
-    """Post the prompt in the backend's own protocol and parse the answer with its own parser."""
-    if backend.name == "ollama":
-        from semclust.stages.describe.ollama import parse_chat_response
-
-        payload = {"model": backend.model, "stream": False,
-                   "messages": [{"role": "user", "content": prompt}]}
-        if options := backend.generation_params():
-            payload["options"] = options
-        return parse_chat_response(await backend._post_json("/api/chat", payload)).text
-    if backend.name == "openai":
-        from semclust.stages.describe.openai_compat import parse_chat_completion
-
-        payload = {"model": backend.model,
-                   "messages": [{"role": "user", "content": [{"type": "text", "text": prompt}]}]}
-        payload.update({k: v for k, v in backend.generation_params().items() if k != "detail"})
-        return parse_chat_completion(await backend._post_json("/chat/completions", payload)).text
-    raise SemclustError(f"--namer must be openai:MODEL or ollama:MODEL, got {backend.name}:{backend.model}")
+    """Ask the backend for a text-only answer, in its own protocol (openai: and ollama: speak one)."""
+    if not hasattr(backend, "complete_text"):
+        raise SemclustError(f"--namer must be openai:MODEL or ollama:MODEL, got {backend.name}:{backend.model}")
+    return await backend.complete_text(prompt)

@@ -70,6 +70,14 @@ class OllamaDescriber(HTTPDescriber):
             payload["options"] = options
         return parse_chat_response(await self._post_json("/api/chat", payload))
 
+    async def complete_text(self, prompt: str) -> str:
+        """A text-only chat answer (the cluster namer), in this server's own protocol."""
+        payload: dict[str, Any] = {"model": self.model, "stream": False,
+                                   "messages": [{"role": "user", "content": prompt}]}
+        if options := self._options():
+            payload["options"] = options
+        return parse_chat_response(await self._post_json("/api/chat", payload)).text
+
 
 def parse_chat_response(data: Any) -> Description:
     """A :class:`Description` from a non-streamed ``/api/chat`` body."""

@@ -128,6 +128,13 @@ class OpenAIDescriber(HTTPDescriber):
         data = await self._post_json("/chat/completions", self.payload(image.data_url, prompt))
         return parse_chat_completion(data)
 
+    async def complete_text(self, prompt: str) -> str:
+        """A text-only chat answer (the cluster namer): the same request without an image."""
+        payload: dict[str, Any] = {"model": self.model,
+                                   "messages": [{"role": "user", "content": [{"type": "text", "text": prompt}]}]}
+        payload.update({k: v for k, v in self.generation_params().items() if k != "detail"})
+        return parse_chat_completion(await self._post_json("/chat/completions", payload)).text
+
     def payload(self, data_url: str, prompt: str) -> dict[str, Any]:
         image_url: dict[str, Any] = {"url": data_url}
         if self.detail is not None:

@@ -37,11 +37,15 @@ def split(X: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
 
 
 @pytest.mark.slow
-def test_two_workers_give_the_one_process_labels_in_input_order(local_ray, fitted):
+def test_two_workers_give_the_one_process_labels_in_input_order(local_ray, fitted, tmp_path):
     model, folder, new = fitted
     whole_labels, _, _ = assign(model, new)
-    per_chunk = [assign(model, chunk) for chunk in split(new, CHUNKS)]
-    labels, strengths = assign_on_ray(folder, iter(split(new, CHUNKS)), workers=2)
+    chunks = split(new, CHUNKS)
+    per_chunk = [assign(model, chunk) for chunk in chunks]
+    for number in (1, 3):  # these two are read by the workers from .npy files
+        np.save(tmp_path / f"part{number}.npy", chunks[number])
+        chunks[number] = tmp_path / f"part{number}.npy"
+    labels, strengths = assign_on_ray(folder, iter(chunks), workers=2)
     assert len(set(whole_labels.tolist())) >= 4  # several clusters, so a reordering would show
     # bit for bit what one process gives chunk by chunk, labels and strengths
     assert np.array_equal(labels, np.concatenate([c[0] for c in per_chunk]))

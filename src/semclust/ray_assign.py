@@ -5,7 +5,9 @@ Fitting UMAP + HDBSCAN does not scale out, but assigning does: each item's place
 is fitted on a sample on one node (``fit_sample``), saved, put into Ray's object store once
 (pickled), and held by one actor per worker (unpickled once, not per chunk); chunks of vectors
 go to whichever actor is free, at most ``queue`` per actor at a time so the driver never holds
-more than a few chunks, and the results come back in input order.
+more than a few chunks, and the results come back in input order.  A chunk given as the path of
+a ``.npy`` file is read by the worker itself, so that on a cluster with shared storage the
+vectors do not all pass through the driver.
 
 Each actor unpickles a private copy rather than taking the model from ``ray.get``: Ray hands
 numpy arrays out zero-copy from one shared buffer per node, and UMAP's neighbour index
@@ -47,8 +49,8 @@ class _Assigner:
         numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
         self.model = pickle.loads(pickled_model)  # private, writable arrays (see the module's docstring)
 
-    def assign(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        labels, strengths, _ = assign(self.model, X)
+    def assign(self, chunk: np.ndarray | str) -> tuple[np.ndarray, np.ndarray]:
+        labels, strengths, _ = assign(self.model, np.load(chunk) if isinstance(chunk, str) else chunk)
         return labels, strengths
 
 
@@ -61,21 +63,26 @@ def _connect(ray, address: str | None, workers: int) -> None:
         ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
 
 
-def _chunks(vectors: np.ndarray | Iterable[np.ndarray], chunk_rows: int) -> Iterable[np.ndarray]:
+Chunks = np.ndarray | Iterable[np.ndarray | str | Path]
+
+
+def _chunks(vectors: Chunks, chunk_rows: int) -> Iterable[np.ndarray | str]:
+    """Task inputs: a path (read by the worker) as a string, anything else as a float32 array."""
+    parts = vectors
     if isinstance(vectors, np.ndarray):
-        return (vectors[start:start + chunk_rows] for start in range(0, len(vectors), chunk_rows))
-    return vectors
+        parts = (vectors[start:start + chunk_rows] for start in range(0, len(vectors), chunk_rows))
+    return (str(c) if isinstance(c, (str, Path)) else np.asarray(c, dtype=np.float32) for c in parts)
 
 
-def assign_on_ray(model: FittedModel | str | Path, vectors: np.ndarray | Iterable[np.ndarray], *,
+def assign_on_ray(model: FittedModel | str | Path, vectors: Chunks, *,
                   address: str | None = None, workers: int = 2, cpus_per_worker: int = 1,
                   chunk_rows: int = CHUNK_ROWS, queue: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Run numbers (-1 = outlier) and membership strengths of ``vectors``, in input order.
 
     ``model``: a :class:`FittedModel` or a run folder with a saved model.  ``vectors``: one
-    matrix (cut into ``chunk_rows``-row chunks) or any iterable of chunks, e.g. a generator
-    reading them from disk, consumed only as workers free up.  ``workers`` actors of
-    ``cpus_per_worker`` CPUs each hold one model copy apiece.  ``address`` is passed to
+    matrix (cut into ``chunk_rows``-row chunks) or any iterable of chunks (arrays, or paths of
+    ``.npy`` files that every worker can read), consumed only as workers free up.  ``workers``
+    actors of ``cpus_per_worker`` CPUs each hold one model copy apiece.  ``address`` is passed to
     ``ray.init`` (``"auto"``: the cluster this node belongs to); ``None`` starts a local
     instance with ``workers`` CPUs.  An existing Ray connection is used as it is.
     """
@@ -103,7 +110,7 @@ def assign_on_ray(model: FittedModel | str | Path, vectors: np.ndarray | Iterabl
             if not free:
                 collect_one()
             worker = free.pop(0)
-            running[worker.assign.remote(np.asarray(chunk, dtype=np.float32))] = (number, worker)
+            running[worker.assign.remote(chunk)] = (number, worker)
         while running:
             collect_one()
     finally:

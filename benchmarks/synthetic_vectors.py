@@ -14,8 +14,12 @@ import numpy as np
 
 def sphere_mixture(n: int, k: int, dim: int = 384, seed: int = 0, latent: int = 16,
                    spread=(0.25, 0.5), theme_spread: float = 0.7,
-                   chunk: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
-    """``(vectors float32 [n, dim], labels int [n])``; built in chunks so 1M x 384 stays ~1.5 GB."""
+                   chunk: int = 200_000, draw_seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(vectors float32 [n, dim], labels int [n])``; built in chunks so 1M x 384 stays ~1.5 GB.
+
+    ``seed`` fixes the mixture (classes, themes, sizes); ``draw_seed`` gives other items from
+    the same mixture, so a large collection can be drawn part by part in bounded memory.
+    """
     rng = np.random.default_rng(seed)
     themes = rng.standard_normal((max(2, k // 4), latent)).astype(np.float32) / np.sqrt(latent)
     centers = themes[rng.integers(0, len(themes), k)] + (
@@ -24,6 +28,8 @@ def sphere_mixture(n: int, k: int, dim: int = 384, seed: int = 0, latent: int = 
     sigma = rng.uniform(*spread, size=k).astype(np.float32) / np.sqrt(latent, dtype=np.float32)
     basis, _ = np.linalg.qr(rng.standard_normal((dim, latent)))
     basis = basis.T.astype(np.float32)  # latent x dim, orthonormal rows
+    if draw_seed is not None:
+        rng = np.random.default_rng([seed, draw_seed])
     labels = rng.choice(k, size=n, p=weights)
     vectors = np.empty((n, dim), dtype=np.float32)
     for start in range(0, n, chunk):

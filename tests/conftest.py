@@ -46,6 +46,18 @@ def tmp_study(tmp_path):
     study.close()
 
 
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray instance with two worker CPUs for one test module; the ``ray`` module is yielded."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'semclust[ray]'")
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    except Exception as exc:  # Ray gives a raylet 30 s to start; an overloaded machine can miss that
+        pytest.skip(f"a local Ray instance could not start here: {exc}")
+    yield ray
+    ray.shutdown()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item):
     """A test that reaches a backend whose optional extra is not installed is skipped with the

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'semclust[ray]'")
+pytest.importorskip("ray", reason="Ray is not installed: pip install 'semclust[ray]'")
 
 from semclust.core.errors import SemclustError  # noqa: E402
 from semclust.stages.embed import create_text_embedder  # noqa: E402
@@ -15,16 +15,6 @@ from semclust.study.config import RunConfig  # noqa: E402
 
 TEXTS = [f"post {i}: {['a flooded street', 'a cat on a sofa', 'protesters with placards'][i % 3]} "
          f"{'and more words ' * (i % 5)}" for i in range(48)]
-
-
-@pytest.fixture(scope="module")
-def local_ray():
-    try:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    except Exception as exc:  # Ray gives a raylet 30 s to start; an overloaded machine can miss that
-        pytest.skip(f"a local Ray instance could not start here: {exc}")
-    yield
-    ray.shutdown()
 
 
 @pytest.mark.slow

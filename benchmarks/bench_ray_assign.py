@@ -4,12 +4,12 @@ Run:  nice .venv/bin/python benchmarks/bench_ray_assign.py [--n 500000] [--fit-s
 
 Data: :func:`synthetic_vectors.sphere_mixture` (384 dimensions, ``--classes`` known classes).
 The fit set is a draw of ``--fit-sample`` items (100,000 = the automatic sample of
-``semclust.fitted_model``), clustered with the settings ``--preset auto`` gives that many items,
+``semclust.stages.fitted_model``), clustered with the settings ``--preset auto`` gives that many items,
 and saved as a run's model.  ``--n`` further items of the same mixture are then drawn chunk by
 chunk (``--chunk`` rows, so memory stays bounded) and assigned, side by side in one invocation:
 
 - ``one process``: ``assign(model, chunk)`` chunk after chunk;
-- ``Ray``: :func:`semclust.ray_assign.assign_on_ray` on a local Ray instance with ``--workers``
+- ``Ray``: :func:`semclust.study.ray_assign.assign_on_ray` on a local Ray instance with ``--workers``
   workers, fed by the same chunk generator.
 
 Each step runs in its own child process, so peak memory (``ru_maxrss``) is its own; the Ray
@@ -68,10 +68,10 @@ def chunks(n: int, rows: int, classes: int, truth: list | None = None):
 def child_fit(args, work: Path) -> dict:
     from synthetic_vectors import sphere_mixture
 
-    from semclust.adaptive import settings_for
-    from semclust.cluster import create_clusterer
-    from semclust.fitted_model import fit_model, save_model
-    from semclust.reduce import create_reducer
+    from semclust.stages.cluster import create_clusterer
+    from semclust.stages.fitted_model import fit_model, save_model
+    from semclust.stages.reduce import create_reducer
+    from semclust.study.adaptive import settings_for
 
     X, _ = sphere_mixture(args.fit_sample, args.classes, seed=MIXTURE_SEED, draw_seed=0)
     settings = settings_for(len(X))
@@ -85,7 +85,7 @@ def child_fit(args, work: Path) -> dict:
 
 
 def child_local(args, work: Path) -> dict:
-    from semclust.fitted_model import assign, load_model
+    from semclust.stages.fitted_model import assign, load_model
 
     model = load_model(work)
     truth, labels = [], []
@@ -125,7 +125,7 @@ class WorkerWatch(threading.Thread):
 def child_ray(args, work: Path) -> dict:
     import ray
 
-    from semclust.ray_assign import assign_on_ray
+    from semclust.study.ray_assign import assign_on_ray
 
     start = time.perf_counter()
     ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False)

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
 
-from semclust.cluster import create_clusterer
-from semclust.errors import MissingDependencyError, SemclustError
-from semclust.fitted_model import assign, fit_model, save_model
-from semclust.ray_assign import assign_on_ray
-from semclust.reduce import create_reducer
+from semclust.core.errors import MissingDependencyError, SemclustError
+from semclust.stages.cluster import create_clusterer
+from semclust.stages.fitted_model import assign, fit_model, save_model
+from semclust.stages.reduce import create_reducer
+from semclust.study.ray_assign import assign_on_ray
 
 #: Above UMAP's 4,096-item "small data" limit, so its transform searches a pynndescent index
 #: (the part whose scratch array two workers sharing one model copy would race on).

@@ -14,7 +14,7 @@ numpy arrays out zero-copy from one shared buffer per node, and UMAP's neighbour
 (pynndescent) writes into one of its arrays (``_visited``) as scratch space while it searches,
 so the workers of a node would race on it and place items differently from run to run.
 
-A chunk gets the labels that :func:`semclust.fitted_model.assign` gives it in one process.
+A chunk gets the labels that :func:`semclust.stages.fitted_model.assign` gives it in one process.
 Chunks should be the same as a local run's to get its labels bit for bit: UMAP's transform
 runs 100 epochs on calls of up to 10,000 rows and 30 above, and its neighbour search draws
 from one random stream per call.
@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SemclustError, require
-from .fitted_model import FittedModel, assign, load_model
+from semclust.core.errors import SemclustError, require
+from semclust.stages.fitted_model import FittedModel, assign, load_model
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ def make_image() -> Callable[..., Path]:
 @pytest.fixture
 def tmp_study(tmp_path):
     """An empty study folder, closed after the test."""
-    from semclust.study.workspace.workspace import (
+    from semclust.study.workspace import (
         Study,  # imported here so other test modules do not pay for it
     )
 

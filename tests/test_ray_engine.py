@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("ray", reason="Ray is not installed: pip install 'semclust[ray]'")
 
-from semclust.study.workspace.config import RunConfig  # noqa: E402
+from semclust.study.config import RunConfig  # noqa: E402
 
 from semclust.core.errors import SemclustError  # noqa: E402
 from semclust.stages.embed import create_text_embedder  # noqa: E402
@@ -28,7 +28,7 @@ def test_two_ray_workers_give_the_local_vectors_in_order(local_ray):
 
 @pytest.mark.slow
 def test_a_run_with_the_ray_engine_matches_the_local_run(local_ray, tmp_study, tmp_path):
-    from semclust.study.workspace.pipeline import cluster_run
+    from semclust.study.pipeline import cluster_run
 
     pd.DataFrame({"id": range(len(TEXTS)), "text": TEXTS}).to_csv(tmp_path / "t.csv", index=False)
     tmp_study.ingest(tmp_path / "t.csv", progress=False)

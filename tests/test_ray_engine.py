@@ -8,11 +8,10 @@ import pytest
 
 pytest.importorskip("ray", reason="Ray is not installed: pip install 'semclust[ray]'")
 
-from semclust.study.config import RunConfig  # noqa: E402
-
 from semclust.core.errors import SemclustError  # noqa: E402
 from semclust.stages.embed import create_text_embedder  # noqa: E402
 from semclust.stages.embed.ray_engine import RayEmbedder  # noqa: E402
+from semclust.study.config import RunConfig  # noqa: E402
 
 TEXTS = [f"post {i}: {['a flooded street', 'a cat on a sofa', 'protesters with placards'][i % 3]} "
          f"{'and more words ' * (i % 5)}" for i in range(48)]

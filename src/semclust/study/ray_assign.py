@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from semclust.core.errors import SemclustError, require
+from semclust.core.ray_connect import connect
 from semclust.stages.fitted_model import FittedModel, assign, load_model
 
 log = logging.getLogger(__name__)
@@ -52,15 +53,6 @@ class _Assigner:
     def assign(self, chunk: np.ndarray | str) -> tuple[np.ndarray, np.ndarray]:
         labels, strengths, _ = assign(self.model, np.load(chunk) if isinstance(chunk, str) else chunk)
         return labels, strengths
-
-
-def _connect(ray, address: str | None, workers: int) -> None:
-    if ray.is_initialized():
-        return
-    if address:
-        ray.init(address=address, log_to_driver=False)
-    else:
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
 
 
 Chunks = np.ndarray | Iterable[np.ndarray | str | Path]
@@ -91,7 +83,7 @@ def assign_on_ray(model: FittedModel | str | Path, vectors: Chunks, *,
         raise SemclustError("workers, cpus_per_worker, queue and chunk_rows must be at least 1")
     if not isinstance(model, FittedModel):
         model = load_model(Path(model))
-    _connect(ray, address, workers)
+    connect(ray, address, workers)
     actor = ray.remote(num_cpus=cpus_per_worker)(_Assigner)
     model_ref = ray.put(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
     pool = [actor.remote(model_ref, cpus_per_worker) for _ in range(workers)]

@@ -15,6 +15,7 @@ import logging
 import numpy as np
 
 from semclust.core.errors import SemclustError, require
+from semclust.core.ray_connect import connect
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +53,7 @@ class RayEmbedder:
         ray = require("ray", "ray", "--engine ray")
         if self.spec.startswith("tfidf"):
             raise SemclustError("--engine ray: tfidf: vectors depend on the whole corpus; embed them locally")
-        if not ray.is_initialized():
-            if self.address:
-                ray.init(address=self.address, ignore_reinit_error=True, log_to_driver=False)
-            else:
-                ray.init(num_cpus=self.workers, include_dashboard=False, ignore_reinit_error=True,
-                         log_to_driver=False)
+        connect(ray, self.address, self.workers)
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True
         context.enable_progress_bars = False

@@ -244,13 +244,17 @@ class Study:
             texts = texts.where(texts != "", pd.NA)
             texts[items["status"] != "ok"] = pd.NA
             return pd.Series(texts.to_numpy(), index=items["id"], name="description", dtype="string")
+        _, records = self._stored_records(items, source)
+        text_by_sha = {sha: record.text for sha, record in records.items() if record.status == "ok"}
+        values = items["sha256"].map(text_by_sha).where(items["status"] == "ok")
+        return pd.Series(values.to_numpy(), index=items["id"], name="description", dtype="string")
+
+    def _stored_records(self, items: pd.DataFrame, source: DescriptionSource) -> tuple[pd.DataFrame, dict]:
+        """The readable items, and the stored record of each of their images by sha256 (one bulk read)."""
         usable = items[(items["status"] == "ok") & items["sha256"].notna()]
         keys = {sha: source.key(sha) for sha in usable["sha256"].unique()}
         found = self.store.get_many(list(keys.values()))
-        text_by_sha = {sha: found[k].text for sha, k in keys.items() if k in found and found[k].status == "ok"}
-        values = [text_by_sha.get(sha) if status == "ok" else None
-                  for sha, status in zip(items["sha256"], items["status"], strict=True)]
-        return pd.Series(values, index=items["id"], name="description", dtype="string")
+        return usable, {sha: found[key] for sha, key in keys.items() if key in found}
 
     def description_failures(self, source: DescriptionSource | None = None) -> pd.Series:
         """Why an item has no description (ingest error, refusal, API failure, empty column)."""
@@ -259,11 +263,9 @@ class Study:
         reasons = pd.Series("no description", index=items.index, dtype="string")
         reasons[items["status"] != "ok"] = "unreadable image: " + items["error"].fillna("")
         if source.column is None:
-            usable = items[(items["status"] == "ok") & items["sha256"].notna()]
-            keys = {sha: source.key(sha) for sha in usable["sha256"].unique()}
-            found = self.store.get_many(list(keys.values()))
-            failed = {sha: f"{record.status}: {record.error or ''}".strip() for sha, key in keys.items()
-                      if (record := found.get(key)) is not None and record.status != "ok"}
+            usable, records = self._stored_records(items, source)
+            failed = {sha: f"{record.status}: {record.error or ''}".strip() for sha, record in records.items()
+                      if record.status != "ok"}
             why = usable["sha256"].map(failed).dropna()
             reasons[why.index] = why
         return reasons
@@ -274,10 +276,8 @@ class Study:
         if source.column is not None:
             return pd.Index([], name="id")
         items = self.items()
-        usable = items[(items["status"] == "ok") & items["sha256"].notna()]
-        keys = {sha: source.key(sha) for sha in usable["sha256"].unique()}
-        found = self.store.get_many(list(keys.values()))
-        cut = {sha for sha, key in keys.items() if key in found and found[key].truncated}
+        usable, records = self._stored_records(items, source)
+        cut = {sha for sha, record in records.items() if record.truncated}
         return pd.Index(usable.loc[usable["sha256"].isin(cut), "id"], name="id")
 
     # --- embed ------------------------------------------------------------

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from explore_corpus import make_study
 from fake_llm_server import FakeLLMServer, Reply, ollama_body, openai_body
+from semclust.core.errors import SemclustError
 from semclust.exploration.app import create_app
 from semclust.exploration.export import export_run
 from semclust.exploration.namer import NamerOptions, name_clusters, parse_name
@@ -179,6 +180,12 @@ def test_namer_over_ollama_and_answers_without_json(built):
         assert server.requests[0].path == "/api/chat"
     assert [e["name"] for e in edits] == ["Topic 0", "Topic 1", "Topic 2", "Topic 3"]
     assert parse_name('Sure! {"name": "**Floods**", "summary": "Water."}') == ("Floods", "Water.")
+
+
+def test_a_namer_that_cannot_answer_text_is_refused_before_any_request(built):
+    study, run = built
+    with pytest.raises(SemclustError, match="--namer must be openai:MODEL or ollama:MODEL, got hf:tiny"):
+        name_clusters(study.store, run, "hf:tiny")
 
 
 def test_the_report_is_served_with_its_gallery_links_leading_to_the_app(client):

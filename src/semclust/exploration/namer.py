@@ -104,6 +104,8 @@ def name_clusters(cache, run, namer: str, options: NamerOptions | None = None) -
     options = options or NamerOptions()
     prompts = cluster_prompts(run, options.exemplars)
     backend = create_describer(namer, **({"base_url": options.base_url} if options.base_url else {}))
+    if not hasattr(backend, "complete_text"):  # a text-only answer in the backend's own protocol
+        raise SemclustError(f"--namer must be openai:MODEL or ollama:MODEL, got {backend.name}:{backend.model}")
     answers = run_sync(_ask_all(backend, prompts, cache, options))
     edits = []
     for cluster, text in answers.items():
@@ -141,7 +143,7 @@ async def _ask(backend, prompt: str, options: NamerOptions) -> str:
     for retry in range(options.max_retries + 1):
         try:
             async with asyncio.timeout(options.timeout):
-                return await _chat(backend, prompt)
+                return await backend.complete_text(prompt)
         except TimeoutError:
             error: RetryableError = RetryableError(f"no answer within {options.timeout:g} s")
         except RetryableError as exc:
@@ -151,10 +153,3 @@ async def _ask(backend, prompt: str, options: NamerOptions) -> str:
         if retry < options.max_retries:
             await asyncio.sleep(float(np.clip(delay, 0, MAX_RETRY_AFTER)))
     raise RequestFailedError(f"namer gave up after {options.max_retries + 1} attempts: {error}")
-
-
-async def _chat(backend, prompt: str) -> str:
-    """Ask the backend for a text-only answer, in its own protocol (openai: and ollama: speak one)."""
-    if not hasattr(backend, "complete_text"):
-        raise SemclustError(f"--namer must be openai:MODEL or ollama:MODEL, got {backend.name}:{backend.model}")
-    return await backend.complete_text(prompt)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv and install semclust with the extras in $SEMCLUST_EXTRAS (default: all,dev).
+# Create a virtual environment ($SEMCLUST_VENV, default .venv) and install semclust with the extras in
+# $SEMCLUST_EXTRAS (default: all,dev).
 #
 # PyTorch first, because a bare `torch` from PyPI is the multi-GB CUDA build:
 #   SEMCLUST_TORCH=auto (default)  a GPU (nvidia-smi sees one) -> the CUDA build; otherwise a CPU build:
@@ -17,14 +18,15 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 MODE=${SEMCLUST_TORCH:-auto}
 EXTRAS=${SEMCLUST_EXTRAS:-all,dev}
+VENV=${SEMCLUST_VENV:-.venv}
 CPU_INDEX=${SEMCLUST_TORCH_CPU_INDEX:-https://download.pytorch.org/whl/cpu}
 case "$(uname -m)" in
   x86_64) TORCH_CPU="${SEMCLUST_TORCH_CPU:-torch==2.13.0}" VISION_CPU="torchvision==0.28.*" PAIR_CUDA="torch==2.14.1 torchvision==0.29.1" ;;
   *)      TORCH_CPU="torch==2.9.1" VISION_CPU="torchvision==0.24.1" PAIR_CUDA="torch==2.9.1 torchvision==0.24.1" ;;  # aarch64 wheels on PyPI are CPU builds
 esac
 
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-PIP=(.venv/bin/python -m pip)
+[ -x "$VENV"/bin/python ] || "$PYTHON" -m venv "$VENV"
+PIP=("$VENV"/bin/python -m pip)
 "${PIP[@]}" install -q --upgrade pip
 
 if [ "$MODE" = auto ]; then
@@ -39,7 +41,7 @@ case "$MODE" in
   cpu)
     # --isolated: only that index, not pip's configured ones (which would quietly serve PyPI's CUDA-built torchvision)
     if "${PIP[@]}" --isolated install -q --timeout 20 --retries 0 --index-url "$CPU_INDEX" "$TORCH_CPU" "$VISION_CPU" >/dev/null 2>&1 \
-        && .venv/bin/python -c "import torchvision" >/dev/null 2>&1; then
+        && "$VENV"/bin/python -c "import torchvision" >/dev/null 2>&1; then
       SOURCE="PyTorch's CPU wheel index ($CPU_INDEX)"
     else
       echo "PyTorch's CPU wheel index ($CPU_INDEX) cannot be reached; installing the pinned CPU wheel ($TORCH_CPU)"
@@ -50,14 +52,14 @@ case "$MODE" in
     fi ;;
   *) echo "SEMCLUST_TORCH must be auto, cpu or cuda, got '$MODE'" >&2; exit 2 ;;
 esac
-BUILD=$(.venv/bin/python -W ignore -c "import torch; print(f'torch {torch.__version__}, ' + ('CUDA ' + torch.version.cuda if torch.version.cuda else 'CPU-only') + ' build')")
-if [ "$MODE" = cpu ] && ! .venv/bin/python -c "import torch, sys; sys.exit(torch.version.cuda is not None)"; then
+BUILD=$("$VENV"/bin/python -W ignore -c "import torch; print(f'torch {torch.__version__}, ' + ('CUDA ' + torch.version.cuda if torch.version.cuda else 'CPU-only') + ' build')")
+if [ "$MODE" = cpu ] && ! "$VENV"/bin/python -c "import torch, sys; sys.exit(torch.version.cuda is not None)"; then
   echo "error: asked for a CPU build of PyTorch but got: $BUILD" >&2; exit 1
 fi
 
 if [ "$VISION" = no ]; then
   # keep every extra but the two that need torchvision (cnn, clip); "all" is read from pyproject.toml
-  EXTRAS=$(.venv/bin/python - "$EXTRAS" <<'PY'
+  EXTRAS=$("$VENV"/bin/python - "$EXTRAS" <<'PY'
 import re, sys, tomllib
 extras = tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]
 def expand(name):
@@ -71,12 +73,12 @@ PY
 fi
 "${PIP[@]}" install -q -e ".[$EXTRAS]"
 
-.venv/bin/python -c "from semclust.stages.embed.sentence_transformers_backend import bundled_minilm_path, verify_bundled
+"$VENV"/bin/python -c "from semclust.stages.embed.sentence_transformers_backend import bundled_minilm_path, verify_bundled
 path = bundled_minilm_path()
 if path: verify_bundled(path)
 print('bundled all-MiniLM-L6-v2:', 'sha256 verified' if path else 'not installed (the st extra)')"
-.venv/bin/semclust --help >/dev/null
-echo "installed semclust in $(pwd)/.venv with extras [$EXTRAS]"
+"$VENV"/bin/semclust --help >/dev/null
+echo "installed semclust in $(pwd)/$VENV with extras [$EXTRAS]"
 echo "PyTorch: $BUILD, from $SOURCE"
 if [ "$VISION" = no ]; then
   echo "not installed: the cnn and clip extras (image routes), which need a torchvision built for this CPU torch;"

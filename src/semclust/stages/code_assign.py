@@ -17,6 +17,7 @@ The threshold rule (:func:`auto_thresholds`, explained in docs/codebook.md), for
 Per code, because codes differ in how close their members come to their text: a short
 definition of a concrete scene ("wind turbines") sits nearer its images than an abstract
 one, and one global threshold sends a whole abstract code to "no code".
+"""
 
 from __future__ import annotations
 

@@ -287,6 +287,10 @@ def label_run(run: Run, *, top_k: int | None = None, method: str | None = None,
         "size": [int(sizes[c]) for c in order],
         "keywords": [keywords.keywords_for(c) for c in order],
     })
+    if "codebook" in run.config:  # a codebook-seeded run: every code, with its name and threshold
+        from semclust.study.seeded import code_cluster_columns
+
+        run.clusters = code_cluster_columns(run.clusters, run.config["codebook"], run.assignments)
     run.config.update(top_k=top_k, keyword_method=method, extra_stop_words=list(extra))
     run.save_labels()
     return run

@@ -225,3 +225,13 @@ def test_cli_seeded_cluster_writes_code_columns(small_study):
     table = pd.read_csv(folder / "runs" / latest / "assignments.csv")
     assert (table["code"] == table["theme"]).mean() > 0.9
     assert table["code_similarity"].between(0.2, 1).all()
+
+
+def test_report_escapes_the_text_of_borderline_items(tmp_path):
+    table, codes = make_set({"protest": 12, "food": 12}, {}, seed=5)
+    table.loc[0, "text"] = table.loc[0, "text"] + " <script>alert(1)</script>"
+    with Study(tmp_path / "s") as study:
+        study.add(table, id="id", text="text", progress=False)
+        run = seeded_execute_run(study, RunConfig(map="none"), codes, 0.1, progress=False)
+    html = (run.folder / "report.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html

@@ -311,12 +311,17 @@ def report_run(run: Run, title: str | None = None, seed: int | None = None):
 
     if run.clusters is None:
         label_run(run)
+    codes = None
+    if "codebook" in run.config:
+        from semclust.study.seeded import codes_report
+
+        codes = codes_report(run)
     return write_report(
         run.folder / "report.html", run.assignments[run.assignments["cluster"].notna()].assign(
             cluster=lambda t: t["cluster"].astype(int)),
         run.clusters, title=title or f"semclust run {run.id}", config=run.config, metrics=run.metrics,
         coords=run.coords, seed=run.config.get("seed", 0) if seed is None else seed,
-        not_clustered=run.assignments[run.assignments["cluster"].isna()],
+        not_clustered=run.assignments[run.assignments["cluster"].isna()], codes=codes,
     )
 
 

@@ -250,3 +250,42 @@ def code_cluster_columns(clusters: pd.DataFrame, record: dict, assignments: pd.D
     ranked = clusters.iloc[order].reset_index(drop=True)
     codes_first = ranked[ranked["kind"] == KIND_CODE].sort_values("cluster", kind="stable")
     return pd.concat([codes_first, ranked[ranked["kind"] != KIND_CODE]], ignore_index=True)
+
+
+#: Borderline members listed per code in the report.
+BORDERLINE_SHOWN = 8
+
+
+def codes_report(run: Run) -> dict:
+    """The report's codes section of a seeded run: per code its size, threshold, mean similarity
+    and least similar members (borderline), and the new themes with their members' nearest code."""
+    from semclust.stages.keywords_format import parse_keywords
+
+    record = run.config["codebook"]
+    a = run.assignments[run.assignments["cluster"].notna()]
+    cluster = a["cluster"].astype(int)
+    codes = []
+    for number, code in enumerate(record["codes"]):
+        members = a[cluster == number].sort_values("code_similarity", kind="stable")
+        codes.append({
+            "cluster": number, "name": code["name"], "definition": code["definition"], "size": len(members),
+            "threshold": code["threshold"]["value"], "rule": code["threshold"]["rule"],
+            "mean_similarity": float(members["code_similarity"].mean()) if len(members) else None,
+            "borderline": [{"id": str(r.id), "similarity": float(r.code_similarity),
+                            "description": "" if pd.isna(r.description) else str(r.description)}
+                           for r in members.head(BORDERLINE_SHOWN).itertuples()],
+        })
+    themes = []
+    clusters = run.clusters if run.clusters is not None else pd.DataFrame(columns=["cluster", "keywords"])
+    keywords = dict(zip(clusters["cluster"].astype(int), clusters["keywords"], strict=True))
+    for number in sorted(set(cluster[cluster >= len(codes)])):
+        members = a[cluster == number]
+        words = keywords.get(number, [])
+        themes.append({"cluster": number, "size": len(members),
+                       "nearest_code": members["nearest_code"].mode().iloc[0],
+                       "keywords": parse_keywords(words) if isinstance(words, str) else list(words)})
+    given = record["min_similarity"]
+    rule = ("chosen per code from the data: docs/codebook.md" if given == "auto" else f"given: {given}")
+    note = ("no new themes: too few items fit no code, or none formed a cluster" if record["new_themes"]
+            else "not looked for (run with --new-themes)")
+    return {"codes": codes, "new_themes": themes, "rule": rule, "new_themes_note": note}

@@ -65,6 +65,7 @@ class SampleKind(enum.StrEnum):
     interpretability = "interpretability"
     consistency = "consistency"
     ratings = "ratings"
+    codes = "codes"
 
 
 def register(app: typer.Typer) -> None:
@@ -82,7 +83,7 @@ def register(app: typer.Typer) -> None:
 
 def sample(
     kind: Annotated[
-        SampleKind, typer.Argument(help="pairs, stratified, interpretability, consistency or ratings.")
+        SampleKind, typer.Argument(help="pairs, stratified, interpretability, consistency, ratings or codes (a seeded run).")
     ],
     study: StudyOpt,
     run: RunOpt = "latest",
@@ -210,6 +211,10 @@ def evaluate(
     ami_form: AmiFormOpt = AmiForm.max,
     sdbw_variant: SdbwOpt = SdbwVariant.halkidi,
     seed: SeedOpt = 0,
+    codebook_codes: Annotated[
+        Path | None,
+        typer.Option(help="A seeded run's `sample codes`, coded (annotate export): per-code precision/recall, alpha."),
+    ] = None,
 ) -> None:
     """Score a run against everything available: coded pairs, labels, tests, internal indices."""
     from semclust.study.runs import Run
@@ -224,6 +229,7 @@ def evaluate(
         letters=letters,
         merge=tuple(merge or ()),
         consistency=consistency,
+        codebook_codes=codebook_codes,
         internal=internal,
         min_same=min_same,
         min_diff=min_diff,

@@ -276,6 +276,20 @@ def _stability(section: dict) -> list[Line]:
     ]
 
 
+def _codebook_codes(section: dict) -> list[Line]:
+    coders = len(section["coders"])
+    lines = [Line("Agreement of coders and the model on the codebook (Krippendorff's alpha, nominal)",
+                  f"{number(section['alpha_coders_and_model'])} with the model as one more coder; "
+                  f"{number(section['alpha_coders'])} among the {coders} coder(s) alone",
+                  f"{section['n_items']} items coded, {section['n_with_majority']} with a majority code")]
+    for row in section["per_code"]:
+        lines.append(Line(f"Code {row['code']!r}: precision / recall / F1 of the model against the coders",
+                          f"{number(row['precision'])} / {number(row['recall'])} / {number(row['f1'])}",
+                          f"coders gave it to {row['n_coded']}, the model to {row['n_model']} of the sample; "
+                          "weighted by stratum"))
+    return lines
+
+
 def _compare(section: dict) -> list[Line]:
     lines = []
     for other, result in section["runs"].items():
@@ -323,4 +337,5 @@ _SECTIONS: dict[str, Callable[[dict], list[Line]]] = {
     "ratings": _ratings,
     "stability": _stability,
     "compare": _compare,
+    "codebook_codes": _codebook_codes,
 }

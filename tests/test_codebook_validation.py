@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from codebook_corpus import make_set
 
+from codebook_corpus import make_set
 from semclust.core.errors import SemclustError
 from semclust.study.config import RunConfig
 from semclust.study.seeded import seeded_execute_run

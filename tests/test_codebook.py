@@ -235,3 +235,25 @@ def test_report_escapes_the_text_of_borderline_items(tmp_path):
         run = seeded_execute_run(study, RunConfig(map="none"), codes, 0.1, progress=False)
     html = (run.folder / "report.html").read_text(encoding="utf-8")
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
+
+
+def test_stability_of_a_seeded_run_in_words_across_seeds_and_embedders(small_study):
+    from semclust.cli.main import app
+
+    folder, codes = small_study
+    with Study(folder) as study:
+        seeded_execute_run(study, RunConfig(map="none"), codes, "auto", progress=False)
+    result = CliRunner().invoke(app, ["stability", "--study", str(folder), "--seeds", "3",
+                                      "--embedders", "onnx:all-MiniLM-L6-v2"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    latest = (folder / "runs" / "LATEST").read_text().strip()
+    words = (folder / "runs" / latest / "evaluation.txt").read_text(encoding="utf-8")  # what was printed
+    print(words)
+    assert "Agreement of the seeded assignment between seeds" in words
+    assert "2 of 2 codes" in words  # both codes persist across seeds
+    assert "with embedder onnx:all-MiniLM-L6-v2" in words
+    section = json.loads((folder / "runs" / latest / "evaluation.json").read_text())["code_stability"]
+    assert section["ami_min"] == pytest.approx(1.0)  # no new themes: only the mixture fit could vary
+    assert section["embedders"][0]["same_code_share"] > 0.9  # int8 MiniLM agrees with fp32

@@ -323,6 +323,9 @@ def stability(
     ] = 0.5,
     ami_form: AmiFormOpt = AmiForm.max,
     seed: SeedOpt = 0,
+    embedders: Annotated[
+        str | None, typer.Option(help="A codebook-seeded run: other embedders to redo it with, e.g. onnx:all-MiniLM-L6-v2.")
+    ] = None,
 ) -> None:
     """Recluster the current descriptions with several seeds: pairwise AMI, persisting clusters."""
     from semclust.study.runs import Run
@@ -339,8 +342,10 @@ def stability(
             clusterer=clusterer,
             jaccard=jaccard,
             ami_form=ami_form.value,
+            embedders=_split(embedders),
         )
-        computed = {"stability": result.evaluation["stability"]}
+        name = "code_stability" if "codebook" in loaded.config else "stability"
+        computed = {name: result.evaluation[name]}
         title = f"stability of run {loaded.id}'s settings over {seeds} seeds"
         print_in_words(computed, title, result.evaluation, result.path)
 

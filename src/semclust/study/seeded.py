@@ -105,15 +105,27 @@ def _image_examples(study: StudyData, code: Code) -> tuple[str, ...]:
     return tuple(found)
 
 
-def seeded_cluster_run(study: StudyData, config: RunConfig, codebook: str | Path | list[Code],
-                       min_similarity: str | float | None = "auto", new_themes: bool = False,
-                       progress: bool = True) -> Run:
-    """A new run whose clusters are the codebook's codes (and, with ``new_themes``, new themes)."""
+@dataclasses.dataclass(frozen=True)
+class SeededLabels:
+    """What a seeded assignment computed: the items, their vectors, the codes' texts and the labels."""
+
+    ids: pd.Index
+    X: np.ndarray
+    texts: list[str]
+    cut: list[str]  # names of the codes whose text was truncated for the embedder
+    assigned: CodeAssignment
+    labels: np.ndarray  # codes 0..K-1, new themes K.., -1 none
+    probabilities: np.ndarray
+    theme_config: dict | None
+
+
+def seeded_labels(study: StudyData, config: RunConfig, codes: list[Code], threshold: float | None,
+                  new_themes: bool, progress: bool = False) -> SeededLabels:
+    """Codes and items embedded with ``config.embedder``, items assigned, the rest clustered
+    (with ``new_themes``); nothing is written (stability reruns this per seed and embedder)."""
     from semclust.stages.embed.precomputed import is_precomputed
     from semclust.study.routes import text_features
 
-    threshold = parse_min_similarity(min_similarity)
-    codes = codebook if isinstance(codebook, list) else load_codebook(codebook)
     if config.route != "text" or is_precomputed(config.embedder):
         raise SemclustError("a codebook seeds runs on the text route with a text embedder (st:, onnx:, openai:): "
                             f"its codes cannot be embedded by route {config.route!r} / {config.embedder!r}")
@@ -124,16 +136,27 @@ def seeded_cluster_run(study: StudyData, config: RunConfig, codebook: str | Path
     C = study.embed_texts(texts, config.embedder, progress=False)
     assigned = assign_codes(code_similarities(X, C), threshold, config.seed)
     labels, probabilities, theme_config = _labels(X, assigned, len(codes), config, new_themes)
+    return SeededLabels(ids, X, texts, cut, assigned, labels, probabilities, theme_config)
+
+
+def seeded_cluster_run(study: StudyData, config: RunConfig, codebook: str | Path | list[Code],
+                       min_similarity: str | float | None = "auto", new_themes: bool = False,
+                       progress: bool = True) -> Run:
+    """A new run whose clusters are the codebook's codes (and, with ``new_themes``, new themes)."""
+    threshold = parse_min_similarity(min_similarity)
+    codes = codebook if isinstance(codebook, list) else load_codebook(codebook)
+    found = seeded_labels(study, config, codes, threshold, new_themes, progress)
+    ids, X, assigned, labels = found.ids, found.X, found.assigned, found.labels
     distance, exemplar = _distances(X, labels, assigned, len(codes))
     source = _description_source(study)
     descriptions = study.descriptions(source) if source else pd.Series(dtype="string")
-    assignments = build_assignments(study.items(), ids, labels, probabilities, descriptions,
+    assignments = build_assignments(study.items(), ids, labels, found.probabilities, descriptions,
                                     unclustered_reasons(study, source, config), distance, exemplar)
     assignments = _with_code_columns(assignments, ids, assigned, codes)
     config_dict = config.to_dict() | used_description(config, source)
     config_dict["source"] = source.__dict__ if source else None
-    config_dict["codebook"] = codebook_record(codebook, codes, texts, cut, assigned, threshold, new_themes,
-                                              theme_config)
+    config_dict["codebook"] = codebook_record(codebook, codes, found.texts, found.cut, assigned, threshold,
+                                              new_themes, found.theme_config)
     folder = new_run_folder(study.folder, config_dict)
     metrics = summary_metrics(labels, len(assignments)) | _code_metrics(labels, len(codes))
     run = Run(folder, config_dict, assignments, coords=map_coordinates(X, config.map, config.seed, progress),
@@ -143,6 +166,12 @@ def seeded_cluster_run(study: StudyData, config: RunConfig, codebook: str | Path
     study.store.put_run(run.id, config_dict, config.seed, package_versions(), "clustered")
     log.info("codebook: %d of %d items fit one of %d codes", int((assigned.code >= 0).sum()), len(ids), len(codes))
     return run
+
+
+def codes_of_run(run: Run) -> list[Code]:
+    """The codes a seeded run was made with, from its config.json (the file may have changed since)."""
+    return [Code(c["name"], c["definition"], tuple(c["examples"]), tuple(c["images"]))
+            for c in run.config["codebook"]["codes"]]
 
 
 def seeded_execute_run(study: StudyData, config: RunConfig, codebook, min_similarity="auto", new_themes=False,

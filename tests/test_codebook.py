@@ -257,3 +257,27 @@ def test_stability_of_a_seeded_run_in_words_across_seeds_and_embedders(small_stu
     section = json.loads((folder / "runs" / latest / "evaluation.json").read_text())["code_stability"]
     assert section["ami_min"] == pytest.approx(1.0)  # no new themes: only the mixture fit could vary
     assert section["embedders"][0]["same_code_share"] > 0.9  # int8 MiniLM agrees with fp32
+
+
+def test_explore_app_shows_the_codes_of_a_seeded_run(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from semclust.exploration.app import create_app
+
+    table, codes = make_set({"protest": 12, "food": 12}, {}, seed=6)
+    table.loc[0, "text"] = table.loc[0, "text"] + " <b>bold</b>"
+    with Study(tmp_path / "s") as study:
+        study.add(table, id="id", text="text", progress=False)
+        run = seeded_execute_run(study, RunConfig(map="none"), codes, 0.1, progress=False)
+    base = "http://127.0.0.1:8766"
+    with TestClient(create_app(tmp_path / "s", run.id), base_url=base) as client:
+        page = client.get("/codes")
+        assert page.status_code == 200
+        assert 'href="/codes"' in page.text and "protest" in page.text and "Borderline" in page.text
+        assert "<b>bold</b>" not in page.text
+        assert "/cluster/0" in page.text
+    with Study(tmp_path / "s") as study:
+        plain = study.cluster(clusterer="kmeans:2", reducer="none", map="none", progress=False)
+    with TestClient(create_app(tmp_path / "s", plain.id), base_url=base) as client:
+        assert client.get("/codes").status_code == 404
+        assert 'href="/codes"' not in client.get("/").text

@@ -295,7 +295,7 @@ def codes_report(run: Run) -> dict:
     cluster = a["cluster"].astype(int)
     codes = []
     for number, code in enumerate(record["codes"]):
-        members = a[cluster == number].sort_values("code_similarity", kind="stable")
+        members = a[a["code"] == code["name"]].sort_values("code_similarity", kind="stable")
         codes.append({
             "cluster": number, "name": code["name"], "definition": code["definition"], "size": len(members),
             "threshold": code["threshold"]["value"], "rule": code["threshold"]["rule"],
@@ -307,7 +307,7 @@ def codes_report(run: Run) -> dict:
     themes = []
     clusters = run.clusters if run.clusters is not None else pd.DataFrame(columns=["cluster", "keywords"])
     keywords = dict(zip(clusters["cluster"].astype(int), clusters["keywords"], strict=True))
-    for number in sorted(set(cluster[cluster >= len(codes)])):
+    for number in sorted(set(cluster[(cluster >= len(codes)) & (a["code"].fillna("") == "")])):
         members = a[cluster == number]
         words = keywords.get(number, [])
         themes.append({"cluster": number, "size": len(members),

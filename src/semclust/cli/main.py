@@ -418,5 +418,9 @@ from semclust.cli.explore import register as _register_explore  # noqa: E402  (i
 
 _register_explore(app)
 
+from semclust.cli.codes import register as _register_codes  # noqa: E402  (issue 18)
+
+_register_codes(app)
+
 if __name__ == "__main__":
     app()

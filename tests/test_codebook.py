@@ -281,3 +281,18 @@ def test_explore_app_shows_the_codes_of_a_seeded_run(tmp_path):
     with TestClient(create_app(tmp_path / "s", plain.id), base_url=base) as client:
         assert client.get("/codes").status_code == 404
         assert 'href="/codes"' not in client.get("/").text
+
+
+def test_a_code_vector_is_the_mean_of_its_definition_and_examples_unit_vectors():
+    from semclust.study.seeded import code_vectors
+
+    class Vectors:  # a study whose embedder gives each text a fixed vector
+        table = {"a: def": [3.0, 0.0], "ex1": [0.0, 2.0], "ex2": [0.0, -5.0], "b: other": [1.0, 1.0]}
+
+        def embed_texts(self, texts, embedder, progress=False):
+            return np.array([self.table[t] for t in texts])
+
+    texts = [Code("a", "def", ("ex1", "ex2")).texts(), Code("b", "other").texts()]
+    assert texts[0] == ["a: def", "ex1", "ex2"]
+    C = code_vectors(Vectors(), texts, "st:x")
+    np.testing.assert_allclose(C, [[1 / 3, 0.0], [np.sqrt(0.5), np.sqrt(0.5)]])

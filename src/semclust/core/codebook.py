@@ -44,13 +44,11 @@ class Code:
     examples: tuple[str, ...] = ()
     images: tuple[str, ...] = field(default=(), compare=False)
 
-    def text(self, extra_examples: tuple[str, ...] = ()) -> str:
-        """What is embedded for the code: its name, its definition, then its examples."""
-        parts = [self.name + (f": {self.definition}" if self.definition else "")]
-        examples = [e for e in (*self.examples, *extra_examples) if e]
-        if examples:
-            parts.append("Examples: " + "; ".join(examples))
-        return ". ".join(parts)
+    def texts(self, extra_examples: tuple[str, ...] = ()) -> list[str]:
+        """What is embedded for the code: ``name: definition``, then each example on its own
+        (the code's vector is the mean of theirs)."""
+        head = self.name + (f": {self.definition}" if self.definition else "")
+        return [head, *(e for e in (*self.examples, *extra_examples) if e)]
 
 
 def load_codebook(path: str | Path) -> list[Code]:

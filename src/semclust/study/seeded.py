@@ -66,10 +66,10 @@ def parse_min_similarity(value: str | float | None) -> float | None:
     return number
 
 
-def code_texts(study: StudyData, codes: list[Code], embedder: str) -> tuple[list[str], list[str]]:
-    """What is embedded per code, cut to the embedder's input limit (a warning names each code cut),
-    and the names of the codes that were cut."""
-    texts = [code.text(_image_examples(study, code)) for code in codes]
+def code_texts(study: StudyData, codes: list[Code], embedder: str) -> tuple[list[list[str]], list[str]]:
+    """Per code, the texts embedded for it (definition, then each example), each cut to the
+    embedder's input limit (a warning names each code cut), and the names of the codes cut."""
+    texts = [code.texts(_image_examples(study, code)) for code in codes]
     backend = create_text_embedder(embedder, **({"progress": False} if embedder.startswith("st") else {}))
     if getattr(backend, "corpus_dependent", False):
         raise CodebookError(f"{embedder} gives a text a vector that depends on the other texts; "
@@ -77,14 +77,25 @@ def code_texts(study: StudyData, codes: list[Code], embedder: str) -> tuple[list
     if not hasattr(backend, "fit_to_limit"):
         return texts, []
     cut = []
-    for i, code in enumerate(codes):
-        texts[i], n_tokens, limit = backend.fit_to_limit(texts[i])
-        if n_tokens > limit:
-            cut.append(code.name)
-            log.warning("code %r: its name, definition and examples are %d tokens, more than the %d %s reads; "
-                        "embedded truncated to the first %d (shorten the definition or drop examples)",
-                        code.name, n_tokens, limit, embedder, limit)
+    for code, parts in zip(codes, texts, strict=True):
+        for j, text in enumerate(parts):
+            parts[j], n_tokens, limit = backend.fit_to_limit(text)
+            if n_tokens > limit:
+                cut.append(code.name)
+                log.warning("code %r: a text of it (its definition or an example) is %d tokens, more than the %d "
+                            "%s reads; embedded truncated to the first %d (shorten it)",
+                            code.name, n_tokens, limit, embedder, limit)
     return texts, cut
+
+
+def code_vectors(study: StudyData, texts: list[list[str]], embedder: str) -> np.ndarray:
+    """One vector per code: the mean of its texts' unit vectors."""
+    from sklearn.preprocessing import normalize
+
+    flat = [t for parts in texts for t in parts]
+    vectors = normalize(np.asarray(study.embed_texts(flat, embedder, progress=False), dtype=np.float64))
+    bounds = np.cumsum([0, *(len(parts) for parts in texts)])
+    return np.vstack([vectors[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
 
 
 def _image_examples(study: StudyData, code: Code) -> tuple[str, ...]:
@@ -111,7 +122,7 @@ class SeededLabels:
 
     ids: pd.Index
     X: np.ndarray
-    texts: list[str]
+    texts: list[list[str]]  # per code: its definition, then its examples
     cut: list[str]  # names of the codes whose text was truncated for the embedder
     assigned: CodeAssignment
     labels: np.ndarray  # codes 0..K-1, new themes K.., -1 none
@@ -133,7 +144,7 @@ def seeded_labels(study: StudyData, config: RunConfig, codes: list[Code], thresh
     ids, X = text_features(study, config, progress)
     if len(ids) < 3:
         raise SemclustError(f"only {len(ids)} items have a description; at least 3 are needed")
-    C = study.embed_texts(texts, config.embedder, progress=False)
+    C = code_vectors(study, texts, config.embedder)
     assigned = assign_codes(code_similarities(X, C), threshold, config.seed)
     labels, probabilities, theme_config = _labels(X, assigned, len(codes), config, new_themes)
     return SeededLabels(ids, X, texts, cut, assigned, labels, probabilities, theme_config)
@@ -230,7 +241,7 @@ def _with_code_columns(assignments: pd.DataFrame, ids: pd.Index, assigned: CodeA
     return table
 
 
-def codebook_record(codebook, codes: list[Code], texts: list[str], cut: list[str], assigned: CodeAssignment,
+def codebook_record(codebook, codes: list[Code], texts: list[list[str]], cut: list[str], assigned: CodeAssignment,
                     threshold: float | None, new_themes: bool, theme_config: dict | None) -> dict:
     """What config.json keeps of the codebook: enough to know what seeded the run and how."""
     path = None if isinstance(codebook, list) else Path(codebook)
@@ -241,7 +252,7 @@ def codebook_record(codebook, codes: list[Code], texts: list[str], cut: list[str
         "new_themes": new_themes,
         "new_theme_settings": theme_config,
         "codes": [{"name": c.name, "definition": c.definition, "examples": list(c.examples), "images": list(c.images),
-                   "embedded_text_hash": text_hash(t), "truncated": c.name in cut, "threshold": th.to_dict()}
+                   "embedded_text_hashes": [text_hash(p) for p in t], "truncated": c.name in cut, "threshold": th.to_dict()}
                   for c, t, th in zip(codes, texts, assigned.thresholds, strict=True)],
     }
 

@@ -250,12 +250,21 @@ def cluster(
     keep_groups: KeepGroupsOpt = None,
     seed: SeedOpt = 0,
     quiet: QuietOpt = False,
+    codebook: Annotated[Path | None, typer.Option(
+        help="Seed the run with a codebook (YAML, CSV, REFI-QDA .qdc/.qdpx): docs/codebook.md.")] = None,
+    min_similarity: Annotated[str, typer.Option(
+        help="With --codebook: auto (per code, from the data) or a cosine similarity.")] = "auto",
+    new_themes: Annotated[bool, typer.Option(
+        "--new-themes", help="With --codebook: cluster the items that fit no code into candidate new themes.")] = False,
 ) -> None:
     """Create a run: reduce and cluster along a route; writes assignments.csv/.parquet."""
     from semclust.study.pipeline import cluster_run
+    from semclust.study.seeded import seeded_cluster_run
 
     with open_study(study) as s:
-        run = cluster_run(s, run_config(ctx.params), progress=not quiet)
+        config = run_config(ctx.params)
+        run = (seeded_cluster_run(s, config, codebook, min_similarity, new_themes, progress=not quiet)
+               if codebook else cluster_run(s, config, progress=not quiet))
         console.print(f"run {run.id}: {describe_metrics(run.metrics)}", highlight=False)
 
 
@@ -408,6 +417,10 @@ _register_describers(app)
 from semclust.cli.explore import register as _register_explore  # noqa: E402  (issue 10)
 
 _register_explore(app)
+
+from semclust.cli.codes import register as _register_codes  # noqa: E402  (issue 18)
+
+_register_codes(app)
 
 if __name__ == "__main__":
     app()

@@ -65,6 +65,7 @@ class SampleKind(enum.StrEnum):
     interpretability = "interpretability"
     consistency = "consistency"
     ratings = "ratings"
+    codes = "codes"
 
 
 def register(app: typer.Typer) -> None:
@@ -82,7 +83,7 @@ def register(app: typer.Typer) -> None:
 
 def sample(
     kind: Annotated[
-        SampleKind, typer.Argument(help="pairs, stratified, interpretability, consistency or ratings.")
+        SampleKind, typer.Argument(help="pairs, stratified, interpretability, consistency, ratings or codes (a seeded run).")
     ],
     study: StudyOpt,
     run: RunOpt = "latest",
@@ -210,6 +211,10 @@ def evaluate(
     ami_form: AmiFormOpt = AmiForm.max,
     sdbw_variant: SdbwOpt = SdbwVariant.halkidi,
     seed: SeedOpt = 0,
+    codebook_codes: Annotated[
+        Path | None,
+        typer.Option(help="A seeded run's `sample codes`, coded (annotate export): per-code precision/recall, alpha."),
+    ] = None,
 ) -> None:
     """Score a run against everything available: coded pairs, labels, tests, internal indices."""
     from semclust.study.runs import Run
@@ -224,6 +229,7 @@ def evaluate(
         letters=letters,
         merge=tuple(merge or ()),
         consistency=consistency,
+        codebook_codes=codebook_codes,
         internal=internal,
         min_same=min_same,
         min_diff=min_diff,
@@ -317,6 +323,9 @@ def stability(
     ] = 0.5,
     ami_form: AmiFormOpt = AmiForm.max,
     seed: SeedOpt = 0,
+    embedders: Annotated[
+        str | None, typer.Option(help="A codebook-seeded run: other embedders to redo it with, e.g. onnx:all-MiniLM-L6-v2.")
+    ] = None,
 ) -> None:
     """Recluster the current descriptions with several seeds: pairwise AMI, persisting clusters."""
     from semclust.study.runs import Run
@@ -333,8 +342,10 @@ def stability(
             clusterer=clusterer,
             jaccard=jaccard,
             ami_form=ami_form.value,
+            embedders=_split(embedders),
         )
-        computed = {"stability": result.evaluation["stability"]}
+        name = "code_stability" if "codebook" in loaded.config else "stability"
+        computed = {name: result.evaluation[name]}
         title = f"stability of run {loaded.id}'s settings over {seeds} seeds"
         print_in_words(computed, title, result.evaluation, result.path)
 

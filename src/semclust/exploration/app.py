@@ -115,6 +115,15 @@ def create_app(study: str | Path, run: str = "latest", *,
         return render(request, "explore_failures.html.j2", failures=failures.head(FAILURES_SHOWN).to_dict("records"),
                       n_failures=len(failures))
 
+    @app.get("/codes", response_class=HTMLResponse)
+    def codes_page(request: Request) -> HTMLResponse:
+        from semclust.study.seeded import codes_report
+
+        run = x().view.run
+        if "codebook" not in run.config:
+            raise HTTPException(404, f"run {run.id} was not seeded with a codebook")
+        return render(request, "explore_codes.html.j2", codes=codes_report(run))
+
     @app.get("/failures.csv")
     def failures_csv() -> Response:
         return Response(x().view.failures.to_csv(index=False), media_type="text/csv",

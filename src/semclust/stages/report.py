@@ -104,6 +104,7 @@ def write_report(
     max_thumb_side: int = 160,
     not_clustered: pd.DataFrame | None = None,
     galleries: bool = True,
+    codes: Mapping | None = None,
 ) -> Path:
     """Write the run's report as one self-contained HTML file and return its path.
 
@@ -136,6 +137,10 @@ def write_report(
         Also write ``galleries/cluster-N.html`` beside the report, one page per cluster
         with every member (images linked, not inlined), and link each section to it.
         ``clusters`` may carry ``name`` and ``summary`` columns; they head the sections.
+    codes : mapping, optional
+        A codebook-seeded run's ``{"codes": [...], "new_themes": [...]}`` (built by
+        ``semclust.study.seeded.codes_report``): a section per code with its size, threshold and
+        borderline items, and the new themes beside them.
 
     Raises
     ------
@@ -149,6 +154,7 @@ def write_report(
     xy = None if coords is None else _checked_coords(coords, len(labels))
     context = {
         "title": title,
+        "codes": codes,
         "thumb_side": max_thumb_side,
         "n_items": len(labels),
         "n_outliers": sizes.get(OUTLIER, 0),

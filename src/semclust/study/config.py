@@ -21,7 +21,8 @@ class ConfigError(SemclustError, ValueError):
 
 #: Keys a run's config.json holds beside the settings: what the run actually used, and the
 #: lineage of a refined run (semclust.exploration.refine).
-RECORDED_KEYS = frozenset({"source", "custom_estimators", "parent_run", "root_run", "edits", "edits_from_root"})
+RECORDED_KEYS = frozenset({"source", "custom_estimators", "parent_run", "root_run", "edits", "edits_from_root",
+                           "codebook"})  # codebook: what seeded the run (semclust.study.seeded)
 
 #: Settings with a closed set of values (the open ones, like backend names, are checked by their registry).
 CHOICES = {

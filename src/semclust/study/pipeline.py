@@ -287,6 +287,10 @@ def label_run(run: Run, *, top_k: int | None = None, method: str | None = None,
         "size": [int(sizes[c]) for c in order],
         "keywords": [keywords.keywords_for(c) for c in order],
     })
+    if "codebook" in run.config:  # a codebook-seeded run: every code, with its name and threshold
+        from semclust.study.seeded import code_cluster_columns
+
+        run.clusters = code_cluster_columns(run.clusters, run.config["codebook"], run.assignments)
     run.config.update(top_k=top_k, keyword_method=method, extra_stop_words=list(extra))
     run.save_labels()
     return run
@@ -307,12 +311,17 @@ def report_run(run: Run, title: str | None = None, seed: int | None = None):
 
     if run.clusters is None:
         label_run(run)
+    codes = None
+    if "codebook" in run.config:
+        from semclust.study.seeded import codes_report
+
+        codes = codes_report(run)
     return write_report(
         run.folder / "report.html", run.assignments[run.assignments["cluster"].notna()].assign(
             cluster=lambda t: t["cluster"].astype(int)),
         run.clusters, title=title or f"semclust run {run.id}", config=run.config, metrics=run.metrics,
         coords=run.coords, seed=run.config.get("seed", 0) if seed is None else seed,
-        not_clustered=run.assignments[run.assignments["cluster"].isna()],
+        not_clustered=run.assignments[run.assignments["cluster"].isna()], codes=codes,
     )
 
 

@@ -345,6 +345,7 @@ KIND_OPTIONS = {
     "interpretability": ("sets", "set_size", "coders"),
     "consistency": ("per_cluster", "coders", "text_column"),
     "ratings": ("per_cluster", "leave_out", "per_coder", "groups"),
+    "codes": ("per_cluster", "leave_out", "coders", "text_column"),
 }
 #: Default coder columns: two coders per pair (Arminio et al.), three evaluators (ibid. 3.2).
 DEFAULT_CODERS = {
@@ -392,6 +393,11 @@ def draw_sample(
             dimensions=options.dimensions,
             **write,
         )
+    if kind == "codes":  # a codebook-seeded run, coded against its codebook
+        from semclust.validation.code_sample import export_code_sample
+
+        return export_code_sample(run, Path(study), prefix, options.per_cluster, options.leave_out,
+                                  options.coders, options.text_column, seed, options.thumb_size, overwrite)
     if kind == "stratified":
         table = stratified_sample(labels, options.per_cluster, options.leave_out, seed)
         return export_stratified(table, images, prefix, provenance, **write)
@@ -426,6 +432,7 @@ def draw_sample(
 def _with_defaults(kind: str, options: SampleOptions) -> SampleOptions:
     per_cluster = {
         "stratified": STRATIFIED_PER_CLUSTER,
+        "codes": STRATIFIED_PER_CLUSTER,
         "ratings": STRATIFIED_PER_CLUSTER,
         "consistency": CONSISTENCY_PER_CLUSTER,
     }

@@ -120,6 +120,13 @@ class OnnxEmbedder:
             self._max_length = st_model.max_seq_length
         return self._session
 
+    def fit_to_limit(self, text: str) -> tuple[str, int, int]:
+        """``(text cut to the model's input limit, its length in tokens, the limit)``."""
+        from semclust.stages.embed.base import truncate_to_tokens
+
+        self._load()
+        return (*truncate_to_tokens(self._tokenizer, text, self._max_length), self._max_length)
+
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         from semclust.core.progress import track
 

@@ -117,6 +117,13 @@ class SentenceTransformerEmbedder:
                 ) from exc
         return self._model
 
+    def fit_to_limit(self, text: str) -> tuple[str, int, int]:
+        """``(text cut to the model's input limit, its length in tokens, the limit)``."""
+        from semclust.stages.embed.base import truncate_to_tokens
+
+        model = self._load()
+        return (*truncate_to_tokens(model.tokenizer, text, model.max_seq_length), model.max_seq_length)
+
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         model = self._load()
         vectors = model.encode(

@@ -395,7 +395,8 @@ class _Pages:
             return {"ratings": [(s, s.keys()) for s in task_scales(self.task)]}
         if self.task.kind == "interpretability":
             return {"descriptions": settings["descriptions"]}
-        return {"themes": themes_used(answers)}
+        return {"themes": themes_used(answers), "codebook": settings.get("codebook"),
+                "no_code": settings.get("no_code")}
 
     def units(self, request: Request, coder: str) -> HTMLResponse:
         order = self.store.coder_order(self.task, coder)

@@ -160,6 +160,9 @@ def _consistency_spec(table: pd.DataFrame, path: Path, grouped: bool) -> TaskSpe
         key = {"cluster": row["cluster"].strip()} if "cluster" in row else {}
         units.append(Unit(position, item, (item,), content=content, key=key))
     settings = {"text": text_column, "grouped": grouped}
+    parameters = _sidecar(path).get("parameters", {})
+    if parameters.get("codebook"):  # `semclust sample codes`: coded against the codebook
+        settings |= {"codebook": parameters["codebook"], "no_code": parameters["no_code"]}
     return TaskSpec("consistency", _unique(units, path.name), settings=settings)
 
 

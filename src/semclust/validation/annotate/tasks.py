@@ -499,6 +499,11 @@ def parse_answer(task: Task, form: dict[str, str]) -> dict:
             raise AnnotationError("choose one of the descriptions' letters")
         return {"letter": letter}
     theme = " ".join(form.get("theme", "").split())
+    codebook = task.spec.settings.get("codebook")
+    if codebook:  # a codes sample: one of the codes, or none of them
+        if theme not in [c["name"] for c in codebook] + [task.spec.settings["no_code"]]:
+            raise AnnotationError("choose one of the codes, or none of these")
+        return {"theme": theme}
     if not theme:
         raise AnnotationError("type a theme (or skip the item)")
     if len(theme) > MAX_THEME_LENGTH:

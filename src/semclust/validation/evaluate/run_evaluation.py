@@ -84,13 +84,20 @@ def stability_of_run(
     clusterer: str | None = None,
     jaccard: float = 0.5,
     ami_form: str = PAPER_FORM,
+    embedders: Iterable[str] = (),
 ) -> EvaluationResult:
     """Recluster ``study``'s current descriptions with ``run``'s settings once per seed.
 
     ``embedder``, ``reducer`` and ``clusterer`` replace the run's where given; a cluster
     of the first seed persists in another when its best-match Jaccard is at least
-    ``jaccard``.
+    ``jaccard``. A codebook-seeded run redoes its seeded assignment instead, per seed and
+    with each of ``embedders`` (:mod:`code_stability`).
     """
+    if "codebook" in run.config:  # a seeded run: the seeded assignment, across seeds and embedders
+        from semclust.validation.evaluate.code_stability import code_stability_section
+
+        section = code_stability_section(run, study, list(seeds), list(embedders), jaccard, ami_form)
+        return _save(run, {"code_stability": section})
     overrides = {"embedder": embedder, "reducer": reducer, "clusterer": clusterer}
     section = stability_section(run, study, list(seeds), overrides, jaccard, ami_form)
     return _save(run, {"stability": section})

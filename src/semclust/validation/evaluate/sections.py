@@ -65,6 +65,8 @@ class EvaluateOptions:
         Clusters that count as one for the interpretability accuracy, e.g. ``("22+27",)``.
     consistency : Path, optional
         Consistency CSV with coded theme column(s).
+    codebook_codes : Path, optional
+        A codebook-seeded run's ``sample codes``, coded: per-code precision/recall and alpha.
     internal : bool
         Compute the internal indices on ``reduced.npy``.
     min_same, min_diff : int
@@ -88,6 +90,7 @@ class EvaluateOptions:
     letters: Path | None = None
     merge: tuple[str, ...] = ()
     consistency: Path | None = None
+    codebook_codes: Path | None = None
     internal: bool = False
     min_same: int = 50
     min_diff: int = 50
@@ -111,6 +114,10 @@ def evaluation_sections(run: Run, options: EvaluateOptions) -> dict[str, Section
         sections["interpretability"] = interpretability_section(run, options)
     if options.consistency is not None:
         sections["consistency"] = consistency_section(run, options.consistency)
+    if options.codebook_codes is not None:
+        from semclust.validation.evaluate.code_agreement import code_agreement_section
+
+        sections["codebook_codes"] = code_agreement_section(run, options.codebook_codes)
     if options.internal:
         sections["internal"] = internal_section(run, options.seed, options.sdbw_variant)
     sections["data_loss"] = data_loss_section(run)

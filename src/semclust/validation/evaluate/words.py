@@ -276,6 +276,42 @@ def _stability(section: dict) -> list[Line]:
     ]
 
 
+def _codebook_codes(section: dict) -> list[Line]:
+    coders = len(section["coders"])
+    lines = [Line("Agreement of coders and the model on the codebook (Krippendorff's alpha, nominal)",
+                  f"{number(section['alpha_coders_and_model'])} with the model as one more coder; "
+                  f"{number(section['alpha_coders'])} among the {coders} coder(s) alone",
+                  f"{section['n_items']} items coded, {section['n_with_majority']} with a majority code")]
+    for row in section["per_code"]:
+        lines.append(Line(f"Code {row['code']!r}: precision / recall / F1 of the model against the coders",
+                          f"{number(row['precision'])} / {number(row['recall'])} / {number(row['f1'])}",
+                          f"coders gave it to {row['n_coded']}, the model to {row['n_model']} of the sample; "
+                          "weighted by stratum"))
+    return lines
+
+
+def _code_stability(section: dict) -> list[Line]:
+    seeds = section["seeds"]
+    form = form_name(section["ami_form"])
+    lines = [
+        Line(f"Agreement of the seeded assignment between seeds (AMI, {form}; codes, new themes, none)",
+             f"mean {number(section['ami_mean'])}, min {number(section['ami_min'])} over every pair of "
+             f"{len(seeds)} seeds",
+             f"seeds {', '.join(map(str, seeds))}, embedder {section['embedder']}; at least "
+             f"{number(section['same_code_share_min'])} of the items keep their code in every seed"),
+        Line(f"Codes and new themes of seed {seeds[0]} found again by every other seed (best-match Jaccard "
+             f">= {section['jaccard_threshold']:g})",
+             f"{section['codes_persistent']} of {section['codes_present']} codes, "
+             f"{section['new_themes_persistent']} of {section['new_themes_present']} new themes"),
+    ]
+    for row in section["embedders"]:
+        lines.append(Line(f"The same codes with embedder {row['embedder']} instead of {section['embedder']}",
+                          f"{number(row['same_code_share'])} of the items get the same code "
+                          f"(Cohen's kappa {number(row['kappa'])}, AMI {number(row['ami'])})",
+                          "new themes counted as no code"))
+    return lines
+
+
 def _compare(section: dict) -> list[Line]:
     lines = []
     for other, result in section["runs"].items():
@@ -323,4 +359,6 @@ _SECTIONS: dict[str, Callable[[dict], list[Line]]] = {
     "ratings": _ratings,
     "stability": _stability,
     "compare": _compare,
+    "codebook_codes": _codebook_codes,
+    "code_stability": _code_stability,
 }

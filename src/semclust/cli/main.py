@@ -409,5 +409,9 @@ from semclust.cli.explore import register as _register_explore  # noqa: E402  (i
 
 _register_explore(app)
 
+from semclust.cli.themes import register as _register_themes  # noqa: E402  (issue 18)
+
+_register_themes(app)
+
 if __name__ == "__main__":
     app()

@@ -17,7 +17,7 @@ from semclust.exploration.stable_names import JACCARD_THRESHOLD, NameCache, jacc
 from semclust.stages.merge_tree import merge_levels
 from semclust.study.config import RunConfig
 from semclust.study.hierarchy import HIERARCHY_COLUMNS, build_hierarchy, load_hierarchy
-from semclust.study.pipeline import execute_run
+from semclust.study.pipeline import execute_run, report_run
 from semclust.study.runs import Run
 
 PARENT_WORDS = ["protest", "flood", "sport", "food"]
@@ -158,7 +158,7 @@ class CountingNamer:
         answers = {}
         for key, prompt in prompts.items():
             self.calls.append((key, prompt))
-            answers[key] = json.dumps({"name": f"Theme {len(self.calls)}", "summary": "Made up."})
+            answers[key] = json.dumps({"name": f"Theme {len(self.calls)} <b>", "summary": "Made up."})
         return answers
 
 
@@ -180,6 +180,9 @@ def test_names_stay_put_across_seeds_and_change_with_their_members(study):
     namer = CountingNamer()
     done = name_run(study.folder, study.store, first, "openai:fake", ask=namer)
     assert done.asked == len(namer.calls) == 12 and done.reused == 0
+    report_run(first)  # the tree shows the model's names, escaped
+    html = (first.folder / "report.html").read_text()
+    assert 'id="themes"' in html and "Theme 12 &lt;b&gt;" in html and "<b>" not in html
     second = run_with(study, 7)  # another seed: the same clusters, numbered as k-means likes
     build_hierarchy(study, second, assign_level=1)
     done = name_run(study.folder, study.store, second, "openai:fake", ask=namer)
@@ -220,5 +223,6 @@ def test_keyword_names_need_no_model_and_are_cached_per_namer(study):
 
 def test_the_jaccard_rule():
     a = frozenset(range(10))
-    assert jaccard(a, frozenset(range(2, 10))) == pytest.approx(0.8) >= JACCARD_THRESHOLD
+    assert jaccard(a, frozenset(range(2, 10))) == pytest.approx(0.8)
+    assert jaccard(a, frozenset(range(2, 10))) >= JACCARD_THRESHOLD
     assert jaccard(a, frozenset(range(3, 10))) < JACCARD_THRESHOLD

@@ -107,7 +107,7 @@ def test_the_planted_two_levels_are_recovered_and_written(study):
     print(f"planted two-level corpus: AMI level 0 {ami0:.3f}, level 1 {ami1:.3f}")
     assert ami0 == pytest.approx(1.0) and ami1 == pytest.approx(1.0)
     written = pd.read_csv(run.folder / "hierarchy.csv", keep_default_na=False)
-    assert tuple(written.columns) == HIERARCHY_COLUMNS
+    assert tuple(written.columns) == HIERARCHY_COLUMNS and written["node"].tolist() == table["node"].tolist()
     assert written.groupby("level").size().to_dict() == {0: 9, 1: 3}
     assert (written[written["level"] == 1]["parent"] == "").all()
     top = written[written["level"] == 1].set_index("node")
@@ -226,3 +226,17 @@ def test_the_jaccard_rule():
     assert jaccard(a, frozenset(range(2, 10))) == pytest.approx(0.8)
     assert jaccard(a, frozenset(range(2, 10))) >= JACCARD_THRESHOLD
     assert jaccard(a, frozenset(range(3, 10))) < JACCARD_THRESHOLD
+
+
+def test_the_explore_app_shows_the_tree(study):
+    from fastapi.testclient import TestClient
+
+    from semclust.exploration.app import create_app
+
+    run = run_with(study, 0)
+    build_hierarchy(study, run, assign_level=1)
+    name_run(study.folder, study.store, run, "openai:fake", ask=CountingNamer())
+    with TestClient(create_app(study.folder, run.id), base_url="http://127.0.0.1:8766") as client:
+        page = client.get("/").text
+    assert 'id="themes"' in page and page.count("<details") == 3
+    assert 'href="/cluster/0"' in page and "&lt;b&gt;</strong>" in page and "<b></strong>" not in page

@@ -240,3 +240,20 @@ def test_the_explore_app_shows_the_tree(study):
         page = client.get("/").text
     assert 'id="themes"' in page and page.count("<details") == 3
     assert 'href="/cluster/0"' in page and "&lt;b&gt;</strong>" in page and "<b></strong>" not in page
+
+
+def test_outliers_have_no_parent_and_no_theme(study):
+    run = refine_run(study, run_with(study, 0), [{"op": "drop", "cluster": 4}], report=False)
+    result = CliRunner().invoke(app, ["hierarchy", "--study", str(study.folder), "--run", run.id,
+                                      "--assign-level", "1"])
+    assert result.exit_code == 0, result.output
+    assert "level 1 theme 0" in result.output and "assignments' theme = level 1" in result.output
+    run = Run.load(study.folder, run.id)
+    outliers = run.assignments["cluster"] == -1
+    assert outliers.sum() == 30 and run.assignments.loc[outliers, "theme"].isna().all()
+    assert run.assignments.loc[~outliers, "theme"].notna().all()
+    clusters = pd.read_csv(run.folder / "clusters.csv", keep_default_na=False).set_index("cluster")
+    assert clusters.loc[-1, "parent"] == "" and (clusters.drop(index=-1)["parent"] != "").all()
+    tree = load_hierarchy(run)
+    assert tree[tree["level"] == 1]["size"].sum() == (~outliers).sum()
+    assert (run.folder / "report.html").read_text().count("<details") == tree["level"].eq(1).sum()

@@ -27,6 +27,7 @@ def hierarchy(
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip rewriting report.html.")] = False,
 ) -> None:
     """Merge a run's clusters into parent themes: hierarchy.csv, clusters.csv's parent, assignments' theme."""
+    from semclust.stages.keywords_format import parse_keywords
     from semclust.study.hierarchy import build_hierarchy
     from semclust.study.pipeline import report_run
     from semclust.study.runs import Run
@@ -39,7 +40,7 @@ def hierarchy(
     for level in range(1, levels):
         for row in table[table["level"] == level].itertuples():
             children = table[(table["level"] == level - 1) & (table["parent"] == row.node)]["node"].tolist()
-            words = ", ".join(row.keywords.split(", ")[:5])
+            words = ", ".join(term for term, _ in parse_keywords(row.keywords)[:5])
             console.print(f"  level {level} theme {row.node} ({row.size} items) <- {children}: {words}",
                           highlight=False, markup=False)
     console.print(f"hierarchy: {target.folder / 'hierarchy.csv'} (assignments' theme = level {assign_level})")

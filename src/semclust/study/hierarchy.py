@@ -62,8 +62,9 @@ def build_hierarchy(study, run: Run, levels: int = 2, assign_level: int = 0) -> 
     _write(run, clustered, table, node_of_item, clusters, assign_level, merged, space)
     for depth, level in enumerate(merged, start=1):
         if level.silhouette < WEAK_SILHOUETTE:
-            log.warning("level %d: the clusters fall into parent themes only weakly (silhouette %.2f < %.2f)",
-                        depth, level.silhouette, WEAK_SILHOUETTE)
+            log.warning("level %d: the nodes of level %d fall into parent themes only weakly "
+                        "(silhouette %.2f < %.2f); read this level with care", depth, depth - 1,
+                        level.silhouette, WEAK_SILHOUETTE)
     return table
 
 

@@ -139,6 +139,11 @@ def test_bad_input_is_one_clear_error_and_writes_nothing(study):
     with pytest.raises(SemclustError, match="has 2 clusters; parent themes need at least 3"):
         build_hierarchy(study, run_with(study, 0, k=2))
     assert not (few.folder / "hierarchy.csv").exists()
+    build_hierarchy(study, few, levels=2)
+    merged = refine_run(study, few, [{"op": "merge", "clusters": [0, 1]}], report=False)
+    (few.folder / "hierarchy.csv").replace(merged.folder / "hierarchy.csv")  # a tree of other clusters
+    with pytest.raises(SemclustError, match="does not match its clusters"):
+        name_run(study.folder, study.store, Run.load(study.folder, merged.id), "keywords")
     run.clusters = None
     with pytest.raises(SemclustError, match="no clusters.csv"):
         build_hierarchy(study, run)
@@ -214,9 +219,13 @@ def test_keyword_names_need_no_model_and_are_cached_per_namer(study):
     result = CliRunner().invoke(app, ["name", "--study", str(study.folder), "--namer", "keywords"])
     assert result.exit_code == 0, result.output
     assert "12 asked of keywords, 0 reused" in result.output
-    tree = load_hierarchy(Run.load(study.folder, run.id))
+    named = Run.load(study.folder, run.id)
+    tree = load_hierarchy(named)
     top = tree[tree["level"] == 1]
     assert all(name.split(", ")[0] in PARENT_WORDS for name in top["name"])
+    by_theme = top.set_index("node")["name"]
+    assert (named.assignments["theme_name"] == named.assignments["theme"].map(by_theme)).all()
+    assert named.assignments.columns.get_loc("theme_name") == named.assignments.columns.get_loc("theme") + 1
     html = (run.folder / "report.html").read_text()
     assert "Themes" in html and top["name"].iloc[0] in html
 

@@ -29,7 +29,7 @@ import pandas as pd
 from semclust.core.errors import SemclustError
 from semclust.exploration.namer import NamerOptions, answer_prompts, naming_prompt, parse_name
 from semclust.exploration.refine import attach_names
-from semclust.study.hierarchy import load_hierarchy, save_hierarchy
+from semclust.study.hierarchy import assign_level_of, load_hierarchy, save_hierarchy
 from semclust.study.runs import Run, write_text_atomically
 
 log = logging.getLogger(__name__)
@@ -121,6 +121,10 @@ def run_nodes(run: Run, level: str = "all", exemplars: int = 8) -> list[Node]:
     rows = rows[rows["cluster"].astype(int) >= 0]
     node_of = {0: rows["cluster"].astype(int).to_numpy()}
     if tree is not None:
+        stale = set(node_of[0].tolist()) ^ set(tree.loc[tree["level"] == 0, "node"].tolist())
+        if stale:
+            raise SemclustError(f"run {run.id}'s hierarchy.csv does not match its clusters "
+                                f"(clusters {sorted(stale)[:10]}): run `semclust hierarchy` again")
         for depth in range(1, int(tree["level"].max()) + 1):
             below = tree[tree["level"] == depth - 1].set_index("node")["parent"]
             node_of[depth] = below.reindex(node_of[depth - 1]).to_numpy(dtype=int)
@@ -182,7 +186,8 @@ def _ask(nodes: list[Node], namer: str, store, options: NamerOptions, ask: Ask |
 
 
 def _write_names(run: Run, names: dict) -> None:
-    """Names of level 0 into clusters.csv and the assignments, every level's into hierarchy.csv."""
+    """Names of level 0 into clusters.csv and the assignments (``cluster_name``), every level's into
+    hierarchy.csv, and the names of the assignments' ``theme`` level into ``theme_name``."""
     clusters = {node: {"name": n, "summary": s} for (lvl, node), (n, s) in names.items() if lvl == 0}
     if clusters:
         current = {int(c): {"name": str(n), "summary": str(s)} for c, n, s in zip(
@@ -190,10 +195,20 @@ def _write_names(run: Run, names: dict) -> None:
             run.clusters.get("summary", [""] * len(run.clusters)), strict=True) if int(c) >= 0}
         attach_names(run, current | clusters)
     tree = load_hierarchy(run)
-    if tree is not None:
-        tree["name"] = [names.get((int(lvl), int(node)), (old, ""))[0]
-                        for lvl, node, old in zip(tree["level"], tree["node"], tree["name"], strict=True)]
-        save_hierarchy(run, tree)
+    if tree is None:
+        return
+    tree["name"] = [names.get((int(lvl), int(node)), (old, ""))[0]
+                    for lvl, node, old in zip(tree["level"], tree["node"], tree["name"], strict=True)]
+    save_hierarchy(run, tree)
+    level = assign_level_of(run)
+    if level is not None and "theme" in run.assignments.columns:
+        named = tree[tree["level"] == level].set_index("node")["name"]
+        table = run.assignments.drop(columns=["theme_name"], errors="ignore")
+        theme = table["theme"].astype("Int64")
+        table.insert(table.columns.get_loc("theme") + 1, "theme_name",
+                     [named.get(int(t), "") if pd.notna(t) else "" for t in theme])
+        run.assignments = table
+        run.save()
 
 
 def names_table(run: Run) -> pd.DataFrame:

@@ -138,6 +138,12 @@ def load_hierarchy(run: Run) -> pd.DataFrame | None:
     return table
 
 
+def assign_level_of(run: Run) -> int | None:
+    """The level the run's ``theme`` column holds, from ``hierarchy.json`` (None without a tree)."""
+    path = run.folder / "hierarchy.json"
+    return int(json.loads(path.read_text())["assign_level"]) if path.exists() else None
+
+
 def save_hierarchy(run: Run, table: pd.DataFrame) -> None:
     """Write ``table`` (keywords as pairs or text) back as the run's ``hierarchy.csv``."""
     out = table.copy()

@@ -266,3 +266,22 @@ def test_outliers_have_no_parent_and_no_theme(study):
     tree = load_hierarchy(run)
     assert tree[tree["level"] == 1]["size"].sum() == (~outliers).sum()
     assert (run.folder / "report.html").read_text().count("<details") == tree["level"].eq(1).sum()
+
+
+def test_names_from_a_served_model_are_asked_once(study):
+    from fake_llm_server import FakeLLMServer, Reply, openai_body
+    from semclust.exploration.namer import NamerOptions
+
+    first, second = run_with(study, 0), run_with(study, 3)
+    for run in (first, second):
+        build_hierarchy(study, run, assign_level=1)
+    with FakeLLMServer() as server:
+        server.queue(*[Reply(body=openai_body(json.dumps({"name": f"Served {i}", "summary": "S."})))
+                       for i in range(12)])
+        options = NamerOptions(base_url=server.openai_base_url)
+        assert name_run(study.folder, study.store, first, "openai:fake-model", options=options).asked == 12
+        assert len(server.requests) == 12
+        assert name_run(study.folder, study.store, second, "openai:fake-model", options=options).reused == 12
+        assert len(server.requests) == 12  # the other seed's run asked nothing
+    assert names_by_members(second) == names_by_members(first)
+    assert {r.model for r in NameCache(study.folder).records} == {"fake-model"}

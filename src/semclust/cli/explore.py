@@ -1,4 +1,4 @@
-"""``semclust explore``, ``refine``, ``export`` and ``name``: look at a run, edit it, take it out.
+"""``semclust explore``, ``refine`` and ``export``: look at a run, edit it, take it out (``name``: cli/themes).
 
 :func:`register` adds the commands to the main app; option types that other commands
 share come from :mod:`semclust.cli.options`. Heavy imports wait for the command.
@@ -24,11 +24,10 @@ class ExportFormat(enum.StrEnum):
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``explore``, ``refine``, ``export`` and ``name`` to ``app``."""
+    """Add ``explore``, ``refine`` and ``export`` to ``app``."""
     app.command()(explore)
     app.command()(refine)
     app.command()(export)
-    app.command()(name)
 
 
 @user_errors()
@@ -114,27 +113,3 @@ def export(
                              copy=copy)
     for kind, path in written.items():
         console.print(f"{kind}: {path}")
-
-
-@user_errors()
-def name(
-    study: StudyOpt,
-    namer: Annotated[str, typer.Option(help="openai:MODEL or ollama:MODEL.")],
-    run: RunOpt = "latest",
-    base_url: Annotated[str | None, typer.Option(help="Server root for the namer (OpenAI-compatible or Ollama).")] = None,
-    exemplars: Annotated[int, typer.Option(help="Descriptions of the items nearest the centroid sent per cluster.")] = 8,
-    max_retries: Annotated[int, typer.Option(help="Extra attempts after 429, 5xx and timeouts.")] = 5,
-) -> None:
-    """Ask a language model for a short name and a two-sentence summary per cluster (a new run)."""
-    from semclust.exploration.namer import NamerOptions, name_clusters
-    from semclust.exploration.refine import refine_run
-    from semclust.study.runs import Run
-
-    with open_study(study) as s:
-        parent = Run.load(s.folder, run)
-        edits = name_clusters(s.store, parent, namer, NamerOptions(base_url=base_url, exemplars=exemplars,
-                                                                  max_retries=max_retries))
-        new = refine_run(s, parent, edits)
-    for edit in edits:
-        console.print(f"  {edit['cluster']}: {edit['name']}", highlight=False, markup=False)
-    console.print(f"new run {new.id} with names (parent {parent.id})")

@@ -422,5 +422,9 @@ from semclust.cli.codes import register as _register_codes  # noqa: E402  (issue
 
 _register_codes(app)
 
+from semclust.cli.themes import register as _register_themes  # noqa: E402  (issue 18)
+
+_register_themes(app)
+
 if __name__ == "__main__":
     app()

@@ -30,7 +30,8 @@ from semclust.exploration.search import SearchIndex
 from semclust.exploration.thumbs import thumbnail
 from semclust.exploration.view import RunView
 from semclust.stages.interactive_map import map_js, map_payload, plotly_js_path
-from semclust.stages.report import template_environment
+from semclust.stages.report import template_environment, theme_tree
+from semclust.study.hierarchy import load_hierarchy
 from semclust.study.runs import Run
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,9 @@ def create_app(study: str | Path, run: str = "latest", *,
 
     @app.get("/", response_class=HTMLResponse)
     def map_page(request: Request) -> HTMLResponse:
-        return render(request, "explore_map.html.j2", has_plotly=plotly_js_path() is not None)
+        tree = load_hierarchy(x().view.run)
+        return render(request, "explore_map.html.j2", has_plotly=plotly_js_path() is not None,
+                      themes=theme_tree(tree) if tree is not None else [])
 
     @app.get("/cluster/{number}", response_class=HTMLResponse)
     def cluster_page(request: Request, number: int) -> HTMLResponse:

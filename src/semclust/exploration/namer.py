@@ -102,11 +102,7 @@ def cluster_prompts(run, n_exemplars: int) -> dict[int, str]:
 def name_clusters(cache, run, namer: str, options: NamerOptions | None = None) -> list[dict]:
     """``name`` edits for every cluster of ``run``, from ``namer`` (answers cached in ``cache``)."""
     options = options or NamerOptions()
-    prompts = cluster_prompts(run, options.exemplars)
-    backend = create_describer(namer, **({"base_url": options.base_url} if options.base_url else {}))
-    if not hasattr(backend, "complete_text"):  # a text-only answer in the backend's own protocol
-        raise SemclustError(f"--namer must be openai:MODEL or ollama:MODEL, got {backend.name}:{backend.model}")
-    answers = run_sync(_ask_all(backend, prompts, cache, options))
+    answers = answer_prompts(cache, namer, cluster_prompts(run, options.exemplars), options)
     edits = []
     for cluster, text in answers.items():
         name, summary = parse_name(text)
@@ -114,7 +110,16 @@ def name_clusters(cache, run, namer: str, options: NamerOptions | None = None) -
     return edits
 
 
-async def _ask_all(backend, prompts: dict[int, str], cache, options: NamerOptions) -> dict[int, str]:
+def answer_prompts(cache, namer: str, prompts: dict, options: NamerOptions | None = None) -> dict:
+    """The model's answer to each prompt (``{key: text}``); answers cached in ``cache``."""
+    options = options or NamerOptions()
+    backend = create_describer(namer, **({"base_url": options.base_url} if options.base_url else {}))
+    if not hasattr(backend, "complete_text"):  # a text-only answer in the backend's own protocol
+        raise SemclustError(f"--namer must be openai:MODEL or ollama:MODEL, got {backend.name}:{backend.model}")
+    return run_sync(_ask_all(backend, prompts, cache, options))
+
+
+async def _ask_all(backend, prompts: dict, cache, options: NamerOptions) -> dict:
     keys = {c: _key(backend, p) for c, p in prompts.items()}
     stored = cache.get_many(list(keys.values()))
     answers = {c: stored[k].text for c, k in keys.items() if k in stored and stored[k].status == "ok"}

@@ -105,6 +105,7 @@ def write_report(
     not_clustered: pd.DataFrame | None = None,
     galleries: bool = True,
     codes: Mapping | None = None,
+    hierarchy: pd.DataFrame | None = None,
 ) -> Path:
     """Write the run's report as one self-contained HTML file and return its path.
 
@@ -141,6 +142,9 @@ def write_report(
         A codebook-seeded run's ``{"codes": [...], "new_themes": [...]}`` (built by
         ``semclust.study.seeded.codes_report``): a section per code with its size, threshold and
         borderline items, and the new themes beside them.
+    hierarchy : DataFrame, optional
+        The run's ``hierarchy.csv`` (``level, node, parent, size, keywords, name``): shown
+        as a tree of themes above the clusters.
 
     Raises
     ------
@@ -183,6 +187,7 @@ def write_report(
         for c in order
     ]
     context.update(_failures_context(not_clustered, len(labels)))
+    context["themes"] = theme_tree(hierarchy) if hierarchy is not None else []
     context["outputs"] = _output_links(out)
     context["map_url"], context["map_payload"], context["map_note"] = None, None, ""
     if xy is not None:
@@ -200,8 +205,23 @@ def write_report(
 INTERACTIVE_MAP_LIMIT = 20_000
 #: The report lists this many not-clustered items (the rest are in assignments.csv).
 FAILURES_LISTED = 1000
-_OUTPUT_FILES = ("assignments.csv", "assignments.parquet", "clusters.csv", "config.json", "metrics.json",
-                 "coords.npy", "reduced.npy")
+_OUTPUT_FILES = ("assignments.csv", "assignments.parquet", "clusters.csv", "hierarchy.csv", "config.json",
+                 "metrics.json", "coords.npy", "reduced.npy")
+
+
+def theme_tree(hierarchy: pd.DataFrame) -> list[dict]:
+    """The top level's nodes, each ``{level, node, name, size, keywords, children}``, nested down to
+    the clusters (level 0), largest first; for a nested list in a page."""
+    nodes, parents = {}, {}
+    for row in hierarchy.sort_values(["level", "size", "node"], ascending=[True, False, True]).itertuples():
+        key = (int(row.level), int(row.node))
+        nodes[key] = {"level": key[0], "node": key[1], "name": _text(row.name), "size": int(row.size),
+                      "keywords": _as_keywords(row.keywords, key[1]), "children": []}
+        parents[key] = None if pd.isna(row.parent) or str(row.parent) == "" else (key[0] + 1, int(row.parent))
+    top = []
+    for key, entry in nodes.items():
+        (nodes[parents[key]]["children"] if parents[key] in nodes else top).append(entry)
+    return top
 
 
 def _names_by_cluster(clusters: pd.DataFrame) -> dict[int, tuple[str, str]]:

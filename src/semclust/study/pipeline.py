@@ -322,7 +322,15 @@ def report_run(run: Run, title: str | None = None, seed: int | None = None):
         run.clusters, title=title or f"semclust run {run.id}", config=run.config, metrics=run.metrics,
         coords=run.coords, seed=run.config.get("seed", 0) if seed is None else seed,
         not_clustered=run.assignments[run.assignments["cluster"].isna()], codes=codes,
+        hierarchy=_hierarchy_table(run),
     )
+
+
+def _hierarchy_table(run: Run) -> pd.DataFrame | None:
+    """The run's tree of themes when it has one (imported here: the hierarchy uses this module)."""
+    from semclust.study.hierarchy import load_hierarchy
+
+    return load_hierarchy(run)
 
 
 def execute_run(study: StudyData, config: RunConfig, *, reducer=None, clusterer=None, progress: bool = True) -> Run:

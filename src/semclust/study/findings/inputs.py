@@ -35,7 +35,7 @@ class AnalysisData:
     small_groups: list[str] = field(default_factory=list)
 
     def note(self, text: str) -> None:
-        log.warning(text)
+        log.info(text)
         self.notes.append(text)
 
 

@@ -65,7 +65,7 @@ def prepare(assignments: pd.DataFrame, names: dict[int, str], *, by: str | None 
                       "shares are of the clustered items")
         table, labels = table[labels != -1], labels[labels != -1]
     else:
-        data.names.setdefault(-1, "outliers")
+        data.names[-1] = "outliers"
     rows = pd.DataFrame({"id": table["id"].astype(str).to_numpy(), "cluster": labels.to_numpy()},
                         index=table.index)
     for column in ("description", "probability"):

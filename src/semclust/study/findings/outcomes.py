@@ -92,6 +92,8 @@ def effects_table(rows: pd.DataFrame, outcome: str, *, controls: tuple[str, ...]
     names = names or {}
     y, X, reference, notes = design(rows, outcome, controls, reference, min_cluster_size, model)
     result = fit(y, X, model)
+    if not getattr(result, "mle_retvals", {}).get("converged", True):
+        notes.append(f"the {model} model of {outcome!r} did not converge: read its estimates with care")
     ci = result.conf_int(alpha=1 - level)
     sizes = rows.loc[y.index, "cluster"].value_counts()
     table = []

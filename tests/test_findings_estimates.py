@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
-from findings_corpus import VIRAL, as_run, planted
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
+from findings_corpus import VIRAL, as_run, planted
 from semclust.study.findings.differences import adjust, log_odds_z, weighted_log_odds
 from semclust.study.findings.inputs import prepare
 from semclust.study.findings.outcomes import effects_table

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from findings_corpus import as_run, planted
 
+from findings_corpus import as_run, planted
 from semclust.core.errors import SemclustError
 
 

@@ -8,10 +8,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from explore_corpus import make_study
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from explore_corpus import make_study
 from semclust.cli.main import app
 from semclust.exploration.app import create_app
 from semclust.study.config import RunConfig

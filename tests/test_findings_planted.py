@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from findings_corpus import VIRAL, as_run, planted, shares
 
+from findings_corpus import VIRAL, as_run, planted, shares
 from semclust.study.findings.differences import share_differences
 
 N_CLUSTERS = 8

@@ -75,7 +75,7 @@ def fit(y: pd.Series, X: pd.DataFrame, model: str):
         warnings.simplefilter("ignore")  # convergence chatter; failures raise below
         try:
             if model == "negbin":
-                return sm.NegativeBinomial(y, X).fit(cov_type=COVARIANCE, disp=0, maxiter=200)
+                return sm.NegativeBinomial(y, X).fit(method="newton", cov_type=COVARIANCE, disp=0, maxiter=200)
             if model == "poisson":
                 return sm.GLM(y, X, family=sm.families.Poisson()).fit(cov_type=COVARIANCE)
             if model == "logit":

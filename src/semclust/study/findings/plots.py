@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter  # noqa: E402
 
 #: At most this many clusters get a line in the over-time plot (the largest).
 MAX_LINES = 8
@@ -84,6 +85,9 @@ def effects_plot(effects: pd.DataFrame):
     ax.invert_yaxis()
     if exp:
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 0.5, 1, 2, 5 rather than 5x10^-1
+        ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
     what = {"negbin": "rate ratio", "poisson": "rate ratio", "logit": "odds ratio"}.get(
         effects.attrs.get("model"), "coefficient")
     ax.set_xlabel(f"{what} vs cluster {effects.attrs.get('reference')} (robust 95% interval)")

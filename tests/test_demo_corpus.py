@@ -68,7 +68,8 @@ def _tree_digest(folder: Path) -> str:
 
 def test_csv_columns_and_row_count(corpus):
     folder, posts = corpus
-    assert list(posts.columns) == ["id", "image", "text", "alt_text", "theme"]
+    assert list(posts.columns) == ["id", "image", "text", "alt_text", "theme", "party", "created_at",
+                                    "retweets"]
     assert len(posts) == len(DEMO_THEMES) * N_PER_THEME + N_MESSY
     assert posts["id"].is_unique and posts["image"].is_unique
     assert all(not Path(p).is_absolute() and p.startswith("images/") for p in posts["image"])

@@ -385,7 +385,7 @@ def demo(
     seed: SeedOpt = 0,
     quiet: QuietOpt = False,
 ) -> None:
-    """Offline, no key: generate a small corpus of poster-style images with post text and cluster it."""
+    """Offline, no key: generate a small corpus of poster-style images with post text, cluster and analyse it."""
     from semclust.study.demo_corpus import make_demo_corpus
 
     csv = make_demo_corpus(out / "corpus", n_per_theme=per_theme, seed=seed)
@@ -395,7 +395,11 @@ def demo(
     with open_study(out / "study") as s:
         _print_ingest(s.ingest(csv, progress=not quiet))
         s.describe(config.describer)
-        _print_run(s.run(config, progress=not quiet))
+        run = s.run(config, progress=not quiet)
+        _print_run(run)
+    from semclust.cli.analyze import write_analysis
+
+    write_analysis(run, by="party", time="created_at", freq="month", outcome="retweets", model="negbin")
 
 
 from semclust.cli.validate import register as _register_validate  # noqa: E402
@@ -428,3 +432,7 @@ _register_themes(app)
 
 if __name__ == "__main__":
     app()
+
+from semclust.cli.analyze import register as _register_analyze  # noqa: E402  (issue 16)
+
+_register_analyze(app)

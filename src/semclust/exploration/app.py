@@ -30,7 +30,12 @@ from semclust.exploration.search import SearchIndex
 from semclust.exploration.thumbs import thumbnail
 from semclust.exploration.view import RunView
 from semclust.stages.interactive_map import map_js, map_payload, plotly_js_path
-from semclust.stages.report import template_environment, theme_tree
+from semclust.stages.report import (
+    ANALYSIS_FOLDER,
+    analysis_context,
+    template_environment,
+    theme_tree,
+)
 from semclust.study.hierarchy import load_hierarchy
 from semclust.study.runs import Run
 
@@ -131,6 +136,12 @@ def create_app(study: str | Path, run: str = "latest", *,
     def failures_csv() -> Response:
         return Response(x().view.failures.to_csv(index=False), media_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="failures.csv"'})
+
+    @app.get("/findings", response_class=HTMLResponse)
+    def findings_page(request: Request) -> HTMLResponse:
+        """The run's ``semclust analyze`` plots and differences, beside the galleries."""
+        return render(request, "explore_findings.html.j2",
+                      analysis=analysis_context(x().view.run.folder / ANALYSIS_FOLDER))
 
     @app.get("/runs", response_class=HTMLResponse)
     def runs_page(request: Request) -> HTMLResponse:

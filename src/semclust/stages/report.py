@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import functools
 import io
+import json
 import logging
 import math
 import numbers
@@ -189,6 +190,7 @@ def write_report(
     context.update(_failures_context(not_clustered, len(labels)))
     context["themes"] = theme_tree(hierarchy) if hierarchy is not None else []
     context["outputs"] = _output_links(out)
+    context["analysis"] = analysis_context(out.parent / ANALYSIS_FOLDER)
     context["map_url"], context["map_payload"], context["map_note"] = None, None, ""
     if xy is not None:
         context.update(_map_context(xy, labels, assignments, context["sections"], groups, colours))
@@ -261,6 +263,32 @@ def _output_links(out: Path) -> list[tuple[str, str]]:
     if (out.parent / "galleries").is_dir():
         found.append(("galleries/ (one page per cluster)", "galleries/index.html"))
     return found
+
+
+#: Written by ``semclust analyze`` into the run folder; the report shows it when present.
+ANALYSIS_FOLDER = "analysis"
+_ANALYSIS_TABLE_ROWS = 30
+
+
+def analysis_context(folder: Path) -> dict | None:
+    """The analysis' plots (PNG inlined) and group differences, read from its files only."""
+    manifest_path = folder / "analysis.json"
+    if not manifest_path.exists():
+        return None
+    manifest = json.loads(manifest_path.read_text())
+    plots = []
+    for kind, names in manifest.get("files", {}).get("plots", {}).items():
+        png = folder / next(n for n in names if n.endswith(".png"))
+        if png.exists():
+            plots.append((kind, "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode()))
+    table = None
+    if (folder / "differences.csv").exists():
+        diffs = pd.read_csv(folder / "differences.csv", keep_default_na=False).sort_values("p_adjusted")
+        table = [[_format_value(v) for v in row]
+                 for row in diffs[["cluster", "name", "group", "reference", "share", "share_reference",
+                                   "difference", "p_adjusted"]].head(_ANALYSIS_TABLE_ROWS).itertuples(index=False)]
+    return {"plots": plots, "differences": table, "notes": [str(n) for n in manifest.get("notes", [])],
+            "settings": _table_rows(manifest.get("settings", {}))}
 
 
 def _write_galleries(folder: Path, assignments: pd.DataFrame, groups: dict, names: dict, order: list[int]) -> dict[int, str]:

@@ -4,7 +4,9 @@ The repository ships no binary files, so the demo draws its own poster-style ima
 Pillow in six themes a social scientist would recognise (:data:`DEMO_THEMES`). Each post
 has the post text, an ``alt_text`` written like a vision-LLM connotative paragraph (so the
 ``column:alt_text`` describer can stand in for a paid model), and the ground-truth ``theme``
-(for evaluation only; a real study has no such column).
+(for evaluation only; a real study has no such column). ``party``, ``created_at`` and
+``retweets`` are metadata with two planted findings for ``semclust analyze`` (see
+:func:`_metadata`).
 
 Besides ``n_per_theme`` original posts per theme, the corpus holds the messy cases a real
 collection has, so that the demo shows how ingest handles them:
@@ -33,6 +35,7 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -755,19 +758,35 @@ def _messy_posts(originals: list[_Post], rng: Rng) -> list[_Post]:
     return [*reposts, near, corrupt, empty]
 
 
-def _write(folder: Path, posts: list[_Post]) -> Path:
+#: The demo's planted findings (see :func:`_metadata`): the first theme is posted about 3x as
+#: often by the ``blue`` party as by ``green``, and the second theme gets three times the retweets.
+_PARTY_LEANING_THEME, _VIRAL_THEME = 0, 1
+_BASE_RETWEETS = 5.0
+
+
+def _metadata(theme: str, rng: Rng) -> list[str]:
+    """``party``, ``created_at`` (a day of 2024) and ``retweets`` for one post, for ``semclust analyze``."""
+    index = DEMO_THEMES.index(theme)
+    party = "blue" if rng.random() < (0.8 if index == _PARTY_LEANING_THEME else 0.5) else "green"
+    posted = date(2024, 1, 1) + timedelta(days=rng.randrange(366))
+    rate = _BASE_RETWEETS * (3 if index == _VIRAL_THEME else 1)
+    return [party, posted.isoformat(), str(int(rng.expovariate(1 / rate)))]
+
+
+def _write(folder: Path, posts: list[_Post], rng: Rng) -> Path:
     """Write the image files and ``posts.csv``; ids follow the CSV row order."""
     images = folder / "images"
     images.mkdir(parents=True, exist_ok=True)
     csv_path = folder / "posts.csv"
     with csv_path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["id", "image", "text", "alt_text", "theme"])
+        writer.writerow(["id", "image", "text", "alt_text", "theme", "party", "created_at", "retweets"])
         for index, post in enumerate(posts, start=1):
             post_id = f"post{index:04d}"
             relative = f"images/{post_id}.{post.ext}"
             (folder / relative).write_bytes(post.payload)
-            writer.writerow([post_id, relative, post.text, post.alt_text, post.theme])
+            writer.writerow([post_id, relative, post.text, post.alt_text, post.theme,
+                             *_metadata(post.theme, rng)])
     return csv_path
 
 
@@ -790,6 +809,6 @@ def make_demo_corpus(folder: Path, n_per_theme: int = 40, seed: int = 0) -> Path
     originals = [_original(theme, rng) for theme in _THEMES for _ in range(n_per_theme)]
     posts = originals + _messy_posts(originals, rng)
     rng.shuffle(posts)
-    csv_path = _write(Path(folder), posts)
+    csv_path = _write(Path(folder), posts, random.Random(seed + 1))  # apart, so the images stay as they were
     logger.info("wrote demo corpus of %d posts to %s", len(posts), csv_path)
     return csv_path

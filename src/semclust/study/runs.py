@@ -232,6 +232,16 @@ class Run:
 
         display_html(self._html(per_cluster, max_clusters), repr(self))
 
+    def analyze(self, by: str | None = None, **options):
+        """Findings of this run: shares by group/period, differences, outcome effects.
+
+        See :func:`semclust.study.findings.analyze_run` for the options; returns an
+        :class:`~semclust.study.findings.AnalysisResult` (``.save(run.folder / "analysis")``).
+        """
+        from semclust.study.findings import analyze_run
+
+        return analyze_run(self, by=by, **options)
+
     def transform(self, data, **options) -> pd.DataFrame:
         """Assign new items to this run's clusters; see :meth:`semclust.study.workspace.Study.transform`."""
         if self.study is None:

@@ -2,7 +2,7 @@
 
 The open standard ATLAS.ti, NVivo, MAXQDA and QualCoder import. A ``.qdc`` is one XML file
 (namespace ``urn:QDA-XML:codebook:1.0``); a ``.qdpx`` is a zip holding ``project.qde`` (XML,
-namespace ``urn:QDA-XML:project:1.0``) and the project's files under ``sources/``, named by
+namespace ``urn:QDA-XML:project:1.0``) and the project's files under ``Sources/``, named by
 GUID. This module is the format only: semclust's runs become codes in
 :mod:`semclust.exploration.export_qda`.
 
@@ -28,7 +28,7 @@ CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 ORIGIN = "semclust"
 PROJECT_FILE = "project.qde"
-SOURCES_FOLDER = "sources"
+SOURCES_FOLDER = "Sources"
 #: A project.qde larger than this is refused before it is parsed (a zip bomb, not a codebook).
 MAX_QDE_BYTES = 256 * 1024 * 1024
 #: Every GUID this module invents is a uuid5 under this namespace, so the same input gives the same GUID.
@@ -183,7 +183,7 @@ def write_codebook(codes: list[QdaCode], path: str | Path) -> Path:
 
 
 def write_project(project: QdaProject, path: str | Path) -> Path:
-    """Write ``project`` as a ``.qdpx``: ``project.qde`` (Project.xsd) and every picture under ``sources/``."""
+    """Write ``project`` as a ``.qdpx``: ``project.qde`` (Project.xsd) and every picture under ``Sources/``."""
     path = Path(path)
     user = project.user_guid or stable_guid("user", project.user_name)
     xml = _project_element(project, user)

@@ -1,10 +1,10 @@
-"""REFI-QDA exchange files (https://www.qdasoftware.org/): codebooks (``.qdc``) and projects (``.qdpx``).
+"""REFI-QDA exchange files (www.qdasoftware.org): codebooks (``.qdc``) and projects (``.qdpx``).
 
 The open standard ATLAS.ti, NVivo, MAXQDA and QualCoder import. A ``.qdc`` is one XML file
 (namespace ``urn:QDA-XML:codebook:1.0``); a ``.qdpx`` is a zip holding ``project.qde`` (XML,
 namespace ``urn:QDA-XML:project:1.0``) and the project's files under ``Sources/``, named by
 GUID. This module is the format only: semclust's runs become codes in
-:mod:`semclust.exploration.export_qda`.
+:mod:`semclust.study.qda_export`.
 
 XML is built and read with :mod:`xml.etree.ElementTree`, never by pasting strings, so a name
 or description holding ``<``, ``&`` or quotes cannot break the file; characters XML 1.0
@@ -29,6 +29,8 @@ PROJECT_NS = "urn:QDA-XML:project:1.0"
 ORIGIN = "semclust"
 PROJECT_FILE = "project.qde"
 SOURCES_FOLDER = "Sources"
+#: The picture formats the standard names (a PictureSource is JPEG or PNG).
+PICTURE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 #: A project.qde larger than this is refused before it is parsed (a zip bomb, not a codebook).
 MAX_QDE_BYTES = 256 * 1024 * 1024
 #: Every GUID this module invents is a uuid5 under this namespace, so the same input gives the same GUID.
@@ -64,18 +66,6 @@ class QdaPicture:
     height: int
     code_guid: str
     description: str = ""
-
-
-@dataclass
-class QdaProject:
-    """What a ``.qdpx`` holds here: a codebook, coded pictures and the one user who coded them."""
-
-    name: str
-    codes: list[QdaCode]
-    pictures: list[QdaPicture] = field(default_factory=list)
-    description: str = ""
-    user_name: str = ORIGIN
-    user_guid: str = ""
 
 
 def stable_guid(*parts: object) -> str:
@@ -182,19 +172,22 @@ def write_codebook(codes: list[QdaCode], path: str | Path) -> Path:
     return path
 
 
-def write_project(project: QdaProject, path: str | Path) -> Path:
-    """Write ``project`` as a ``.qdpx``: ``project.qde`` (Project.xsd) and every picture under ``Sources/``."""
+def write_project(codes: list[QdaCode], pictures: list[QdaPicture], path: str | Path, *,
+                  name: str = ORIGIN, description: str = "", user_name: str = ORIGIN) -> Path:
+    """Write a ``.qdpx``: ``project.qde`` (Project.xsd) with ``codes`` and ``pictures``, each picture
+    coded as a whole by its code, and every picture's file under ``sources/`` (named by GUID)."""
     path = Path(path)
-    user = project.user_guid or stable_guid("user", project.user_name)
-    xml = _project_element(project, user)
-    names = [f"{SOURCES_FOLDER}/{p.guid}{p.extension}" for p in project.pictures]
+    user = stable_guid("user", user_name)
+    xml = _project_element(codes, pictures, user, name=name, description=description, user_name=user_name)
+    names = [f"{SOURCES_FOLDER}/{p.guid}{p.extension}" for p in pictures]
 
     def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w") as archive:
             archive.writestr(_zip_entry(PROJECT_FILE, zipfile.ZIP_DEFLATED), _serialise(xml, PROJECT_NS))
-            for picture, name in zip(project.pictures, names, strict=True):
+            for picture, entry in zip(pictures, names, strict=True):
                 # Images are JPEG/PNG already: stored, not recompressed; streamed, not held in memory.
-                with open(picture.file, "rb") as src, archive.open(_zip_entry(name, zipfile.ZIP_STORED), "w") as dst:
+                with (open(picture.file, "rb") as src,
+                      archive.open(_zip_entry(entry, zipfile.ZIP_STORED), "w") as dst):
                     while chunk := src.read(1 << 20):
                         dst.write(chunk)
 
@@ -202,25 +195,25 @@ def write_project(project: QdaProject, path: str | Path) -> Path:
     return path
 
 
-def _project_element(project: QdaProject, user: str) -> ET.Element:
-    if not project.codes:
+def _project_element(codes: list[QdaCode], pictures: list[QdaPicture], user: str, *, name: str,
+                     description: str, user_name: str) -> ET.Element:
+    if not codes:
         raise SemclustError("a REFI-QDA project needs at least one code")
-    root = ET.Element("Project", {"name": _text(project.name) or ORIGIN, "origin": ORIGIN,
-                                       "creatingUserGUID": user})
-    ET.SubElement(ET.SubElement(root, "Users"), "User", {"guid": user, "name": _text(project.user_name)})
-    known = _codes_into(ET.SubElement(ET.SubElement(root, "CodeBook"), "Codes"), project.codes)
-    if project.pictures:
+    root = ET.Element("Project", {"name": _text(name) or ORIGIN, "origin": ORIGIN, "creatingUserGUID": user})
+    ET.SubElement(ET.SubElement(root, "Users"), "User", {"guid": user, "name": _text(user_name)})
+    known = _codes_into(ET.SubElement(ET.SubElement(root, "CodeBook"), "Codes"), codes)
+    if pictures:
         sources = ET.SubElement(root, "Sources")
-        for picture in project.pictures:
+        for picture in pictures:
             if _same(picture.code_guid) not in known:
                 raise SemclustError(f"picture {picture.name!r} is coded with {picture.code_guid}, "
                                     "which is no code of the project")
-            if picture.extension not in (".jpg", ".jpeg", ".png"):
+            if picture.extension not in PICTURE_EXTENSIONS:
                 raise SemclustError(f"picture {picture.name!r}: REFI-QDA pictures are JPEG or PNG, "
                                     f"not {picture.extension!r}")
             _picture_into(sources, picture, user)
-    if project.description:
-        ET.SubElement(root, "Description").text = _text(project.description)
+    if description:
+        ET.SubElement(root, "Description").text = _text(description)
     return root
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 from PIL import Image
 
 from semclust.core.errors import SemclustError
-from semclust.core.refi_qda import QdaCode, QdaPicture, QdaProject, stable_guid, write_codebook, write_project
+from semclust.core.refi_qda import QdaCode, QdaPicture, stable_guid, write_codebook, write_project
 from semclust.exploration.refine import cluster_names
 from semclust.study.runs import Run
 
@@ -40,9 +40,8 @@ def export_qda(run: Run, path: str | Path, fmt: str, *, per_cluster: int = 0) ->
         return write_codebook(codes, path)
     with tempfile.TemporaryDirectory(prefix="semclust-qdpx-") as scratch:
         pictures = _pictures(run, by_cluster, per_cluster, Path(scratch))
-        project = QdaProject(name=f"semclust run {run.id}", codes=codes, pictures=pictures,
+        return write_project(codes, pictures, path, name=f"semclust run {run.id}",
                              description=f"Clusters of semclust run {run.id}, one code per cluster.")
-        return write_project(project, path)
 
 
 def run_codes(run: Run) -> tuple[list[QdaCode], dict[int, QdaCode]]:

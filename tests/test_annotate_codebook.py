@@ -76,3 +76,14 @@ def test_a_non_refi_theme_list_is_one_clear_error(study, tmp_path):
     bad.write_text("protest\nflood\n")
     with AnnotationStore(folder) as store, pytest.raises(SemclustError, match="not a REFI-QDA codebook"):
         load_task(store, folder, sample, themes=bad)
+
+
+def test_a_restart_keeps_the_theme_list_and_refuses_another(study, codebook, tmp_path):
+    folder, sample, _ = study
+    with AnnotationStore(folder) as store:
+        first = load_task(store, folder, sample, themes=codebook)
+        again = load_task(store, folder, sample)  # a restart without --themes is the same task
+        assert again.spec.settings["themes"] == first.spec.settings["themes"]
+        other = write_codebook([QdaCode("flood")], tmp_path / "other.qdc")
+        with pytest.raises(AnnotationError, match="another theme list"):
+            load_task(store, folder, sample, themes=other)

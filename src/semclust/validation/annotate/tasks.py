@@ -413,7 +413,12 @@ def load_task(
     if themes is not None:
         spec = with_themes(spec, codebook_themes(themes), path.name)
     check_items(spec, study_images(folder), path.name)
-    return store.add_task(name or default_task_name(path), spec, str(path.resolve()), seed)
+    task = store.add_task(name or default_task_name(path), spec, str(path.resolve()), seed)
+    if themes is not None and task.spec.settings.get("themes") != spec.settings["themes"]:
+        raise AnnotationError(f"task {task.name!r} was started with another theme list than "
+                              f"{Path(themes).name}; serve it without --themes, or load the sample "
+                              "under a new --name")
+    return task
 
 
 def unit_order(task: Task, seed: int, slot: int | None = None) -> list[int]:

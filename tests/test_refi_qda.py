@@ -132,3 +132,32 @@ def test_duplicate_guids_and_bad_colours_are_refused(tmp_path):
     with pytest.raises(SemclustError, match="color"):
         write_codebook([QdaCode("a", color="red")], tmp_path / "x.qdc")
     assert not (tmp_path / "x.qdc").exists()
+
+
+def test_a_codebook_from_another_tool_is_read(tmp_path, codebook_schema):
+    """Braced lower-case GUIDs and codes without descriptions, as some tools write them."""
+    path = tmp_path / "other.qdc"
+    path.write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<CodeBook xmlns="urn:QDA-XML:codebook:1.0" origin="x">'
+        '<Codes><Code guid="{0f0e0d0c-0b0a-0908-0706-050403020100}" name="parent" isCodable="false">'
+        '<Code guid="1f0e0d0c-0b0a-0908-0706-050403020100" name="child" isCodable="true"/></Code>'
+        "</Codes></CodeBook>", encoding="utf-8")
+    codebook_schema.validate(path)
+    back = read_codebook(path)
+    assert [(c.name, c.guid, [k.name for k in c.children]) for c in back] == [
+        ("parent", "{0f0e0d0c-0b0a-0908-0706-050403020100}", ["child"])]
+    rewritten = read_codebook(write_codebook(back, tmp_path / "again.qdc"))
+    assert _flat(rewritten) == _flat(back)
+
+
+def test_an_external_entity_is_never_resolved(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    path = tmp_path / "evil.qdc"
+    path.write_text(f'<?xml version="1.0"?><!DOCTYPE CodeBook [<!ENTITY x SYSTEM "{secret.as_uri()}">]>'
+                    '<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes><Code guid='
+                    '"0f0e0d0c-0b0a-0908-0706-050403020100" name="a &x;" isCodable="true"/></Codes>'
+                    "</CodeBook>")
+    with pytest.raises(SemclustError) as info:
+        read_codebook(path)
+    assert "TOP-SECRET" not in str(info.value)

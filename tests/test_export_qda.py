@@ -116,3 +116,11 @@ def test_cli_export_writes_qdc_and_qdpx_into_the_run_folder(tmp_path, make_image
     assert (run.folder / "run-a.qdpx").is_file()
     refused = CliRunner().invoke(app, ["export", "--study", str(tmp_path), "--format", "zip"])
     assert refused.exit_code != 0 and "--out is needed" in refused.output
+
+
+def test_an_exported_codebook_is_the_theme_list_of_a_coding_task(tmp_path, make_image):
+    from semclust.validation.annotate.codebook import codebook_themes
+
+    run = _run(tmp_path, make_image, parent=["", "", "0"])
+    path = export_qda(run, tmp_path / "themes.qdpx", "qdpx")
+    assert codebook_themes(path) == [" ".join(ODD.split()), "flood, rain"]  # parent, then its child

@@ -4,7 +4,7 @@ The open standard ATLAS.ti, NVivo, MAXQDA and QualCoder import. A ``.qdc`` is on
 (namespace ``urn:QDA-XML:codebook:1.0``); a ``.qdpx`` is a zip holding ``project.qde`` (XML,
 namespace ``urn:QDA-XML:project:1.0``) and the project's files under ``Sources/``, named by
 GUID. This module is the format only: semclust's runs become codes in
-:mod:`semclust.study.qda_export`.
+:mod:`semclust.exploration.export_qda`.
 
 XML is built and read with :mod:`xml.etree.ElementTree`, never by pasting strings, so a name
 or description holding ``<``, ``&`` or quotes cannot break the file; characters XML 1.0

@@ -55,6 +55,11 @@ def serve(
         str | None,
         typer.Option(help="ratings: a preset (emotions-casas) or a YAML/TOML file of scales."),
     ] = None,
+    themes: Annotated[
+        Path | None,
+        typer.Option(help="consistency: a REFI-QDA codebook (.qdc or .qdpx) whose codes coders "
+                     "are offered as themes."),
+    ] = None,
     links_only: Annotated[
         bool | None,
         typer.Option(
@@ -93,7 +98,8 @@ def serve(
         chosen = load_scales(scales) if scales else None
         with AnnotationStore(study) as store:
             loaded = load_task(
-                store, study, task, name=name, seed=seed, grouped=grouped, scales=chosen
+                store, study, task, name=name, seed=seed, grouped=grouped, scales=chosen,
+                themes=themes,
             )
             if links_only is None:
                 links_only = bool(loaded.spec.settings.get("groups"))

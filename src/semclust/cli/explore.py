@@ -21,6 +21,8 @@ class ExportFormat(enum.StrEnum):
     zip = "zip"
     contact_sheets = "contact-sheets"
     tables = "tables"
+    qdc = "qdc"
+    qdpx = "qdpx"
 
 
 def register(app: typer.Typer) -> None:
@@ -99,17 +101,25 @@ def refine(
 @user_errors()
 def export(
     study: StudyOpt,
-    out: Annotated[Path, typer.Option("--out", help="Folder to write into (created).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Folder to write into (created); qdc/qdpx alone default to the run's folder.")] = None,
     run: RunOpt = "latest",
-    format: Annotated[list[ExportFormat] | None, typer.Option("--format", help="folders, zip, contact-sheets or tables (repeatable; default all).")] = None,
+    format: Annotated[list[ExportFormat] | None, typer.Option("--format", help="folders, zip, contact-sheets, tables, or REFI-QDA qdc/qdpx (repeatable; default all but qdc/qdpx).")] = None,
     copy: Annotated[bool, typer.Option("--copy/--symlink", help="folders: copy the images instead of linking them.")] = False,
+    per_cluster: Annotated[int, typer.Option(help="qdpx: pictures per cluster, nearest the centroid first (0 = all).")] = 0,
 ) -> None:
-    """Write a run's clusters out: a folder of images per cluster, a zip, contact sheets, CSV/Parquet."""
+    """Write a run's clusters out: image folders, a zip, contact sheets, CSV/Parquet, REFI-QDA."""
+    from semclust.cli.export_qda import QDA_FORMATS, write_qda
     from semclust.exploration.export import export_run
     from semclust.study.runs import Run
 
+    formats = [f.value for f in (format or [f for f in ExportFormat if f.value not in QDA_FORMATS])]
+    others = [f for f in formats if f not in QDA_FORMATS]
+    if others and out is None:
+        raise typer.BadParameter(f"--out is needed for {', '.join(others)}")
     with open_study(study) as s:
-        written = export_run(Run.load(s.folder, run), out, [f.value for f in (format or list(ExportFormat))],
-                             copy=copy)
+        loaded = Run.load(s.folder, run)
+        written = write_qda(loaded, out, formats, per_cluster=per_cluster)
+        if others:
+            written |= export_run(loaded, out, others, copy=copy)
     for kind, path in written.items():
         console.print(f"{kind}: {path}")

@@ -37,6 +37,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from semclust.core.imageio import ImageReadError, downscale, jpeg_bytes, open_image
 from semclust.core.web_security import secure
 from semclust.stages.report import template_environment
+from semclust.validation.annotate.codebook import offered_themes
 from semclust.validation.annotate.dashboard import dashboard_rows
 from semclust.validation.annotate.links import is_admin, read_invitation
 from semclust.validation.annotate.tasks import (
@@ -395,7 +396,7 @@ class _Pages:
             return {"ratings": [(s, s.keys()) for s in task_scales(self.task)]}
         if self.task.kind == "interpretability":
             return {"descriptions": settings["descriptions"]}
-        return {"themes": themes_used(answers), "codebook": settings.get("codebook"),
+        return {"themes": offered_themes(settings, themes_used(answers)), "codebook": settings.get("codebook"),
                 "no_code": settings.get("no_code")}
 
     def units(self, request: Request, coder: str) -> HTMLResponse:

@@ -68,7 +68,8 @@ class TaskSpec:
         """A fingerprint of the content, so a changed sample cannot silently reuse answers."""
         data = {
             "kind": self.kind,
-            "settings": self.settings,
+            # Offered themes are suggestions, not content: a restart without --themes is the same task.
+            "settings": {k: v for k, v in self.settings.items() if k != "themes"},
             "key": self.key,
             "units": [[u.unit, list(u.items), u.content, u.key] for u in self.units],
         }

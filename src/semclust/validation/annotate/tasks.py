@@ -34,6 +34,7 @@ import numpy as np
 from semclust.core.store import DB_NAME
 from semclust.core.store.db import connect
 from semclust.core.store.store import now_iso
+from semclust.validation.annotate.codebook import codebook_themes, with_themes
 from semclust.validation.annotate.model import (  # noqa: F401  (re-exported: the names the rest of the app imports from here)
     BINARY_LABELS,
     GRADED_LABELS,
@@ -398,17 +399,26 @@ def load_task(
     seed: int = 0,
     grouped: bool = False,
     scales: list[Scale] | None = None,
+    themes: str | Path | None = None,
 ) -> Task:
     """Read a sample file, check its images against the study and store it as a task.
 
     ``name`` defaults to the sample's file name without ``.csv`` (and without the
     ``-key``/``-answers`` ending of interpretability files). Loading the same sample again
     returns the stored task with its answers. ``grouped``, ``scales``: see :func:`read_sample`.
+    ``themes``: a REFI-QDA codebook whose codes a consistency task's coders are offered.
     """
     path = Path(path)
     spec = read_sample(path, grouped=grouped, scales=scales)
+    if themes is not None:
+        spec = with_themes(spec, codebook_themes(themes), path.name)
     check_items(spec, study_images(folder), path.name)
-    return store.add_task(name or default_task_name(path), spec, str(path.resolve()), seed)
+    task = store.add_task(name or default_task_name(path), spec, str(path.resolve()), seed)
+    if themes is not None and task.spec.settings.get("themes") != spec.settings["themes"]:
+        raise AnnotationError(f"task {task.name!r} was started with another theme list than "
+                              f"{Path(themes).name}; serve it without --themes, or load the sample "
+                              "under a new --name")
+    return task
 
 
 def unit_order(task: Task, seed: int, slot: int | None = None) -> list[int]:

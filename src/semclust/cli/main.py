@@ -203,6 +203,9 @@ def describe(
             return
         if describer is None:
             raise typer.BadParameter("--describer is required (unless --status)", param_hint="--describer")
+        from semclust.study.spec_check import check_describer
+
+        check_describer(describer, prompt)  # before anything is read or sent
         options = describe_options(ctx.params, budget=budget, prices=str(prices) if prices else None, batch=batch,
                                    batch_poll=batch_poll, per_server=per_server, device=device, dtype=dtype,
                                    temperature=temperature)
@@ -223,6 +226,9 @@ def embed(
     quiet: QuietOpt = False,
 ) -> None:
     """Embed the descriptions (cached per text, so only new texts are embedded)."""
+    from semclust.study.spec_check import check_embedder
+
+    check_embedder(embedder)
     with open_study(study) as s:
         ids, matrix = s.embed(embedder, progress=not quiet, engine=engine, engine_address=engine_address)
         console.print(f"embedded {len(ids)} descriptions with {embedder}: {matrix.shape[1]} dimensions")
@@ -253,9 +259,12 @@ def cluster(
 ) -> None:
     """Create a run: reduce and cluster along a route; writes assignments.csv/.parquet."""
     from semclust.study.pipeline import cluster_run
+    from semclust.study.spec_check import check_run_config
 
+    config = run_config(ctx.params)
+    check_run_config(config)  # before the study is opened
     with open_study(study) as s:
-        run = cluster_run(s, run_config(ctx.params), progress=not quiet)
+        run = cluster_run(s, config, progress=not quiet)
         console.print(f"run {run.id}: {describe_metrics(run.metrics)}", highlight=False)
 
 
@@ -361,6 +370,9 @@ def run(
     options = describe_options(ctx.params)
     config = run_config(ctx.params, describer=describer, prompt=prompt, top_k=top_k,
                         extra_stop_words=_read_words(stopwords), describe=options)
+    from semclust.study.spec_check import check_run
+
+    check_run(config, input)  # every name, before ingest
     with open_study(out) as s:
         _print_ingest(s.ingest(input, progress=not quiet))
         if describer != "none":  # the image route needs no descriptions

@@ -130,6 +130,9 @@ def _label_level(study: StudyData, config: RunConfig, progress: bool):
 def cluster_run(study: StudyData, config: RunConfig, *, reducer=None, clusterer=None, progress: bool = True) -> Run:
     """Create a run: embed along the configured route, reduce, cluster, and save the assignments."""
     from semclust.study.routes import route_features
+    from semclust.study.spec_check import check_run_config
+
+    check_run_config(config)  # every name before the first embedding
 
     model, fitted = None, None
     if config.route == "labels":

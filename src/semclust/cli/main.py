@@ -11,7 +11,7 @@ import typer
 from rich.logging import RichHandler
 from rich.table import Table
 
-from semclust.cli.common import console, open_study, user_errors
+from semclust.cli.common import console, open_study, user_errors, widen_help_off_terminal
 from semclust.cli.describers import print_batches
 from semclust.cli.options import (
     AddressOpt,
@@ -45,6 +45,7 @@ from semclust.cli.options import (
 from semclust.core.errors import SemclustError
 from semclust.study.config import DescribeOptions, RunConfig
 
+widen_help_off_terminal()
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="Semantic clustering of images: describe, embed, cluster, label, validate.")
 

@@ -33,7 +33,6 @@ from semclust.stages.describe.runner import (
 )
 
 
-
 def needs_model(name: str, example: str, args: str) -> None:
     """The check every model backend shares: ``NAME:MODEL`` with a model."""
     if not args.strip():

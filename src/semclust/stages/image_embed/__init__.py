@@ -22,7 +22,6 @@ from semclust.core.registry import Registry
 from semclust.stages.image_embed.base import ImageEmbedder, TextImageEmbedder, embed_paths
 
 
-
 def check_weights_file(args: str) -> None:
     """``finetuned:FILE`` names a file that exists."""
     if not args or not Path(args).expanduser().is_file():

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 
 import pytest
 
 pytest.importorskip("transformers", reason="the hf: describer needs transformers (pip install 'semclust[hf]')")
+
+from transformers.utils import is_torchvision_available  # noqa: E402
 
 from fake_llm_server import MemoryCache, write_images  # noqa: E402
 from semclust.core.errors import MissingModelError  # noqa: E402
@@ -25,9 +26,9 @@ PROMPT = PRESETS["connotative"]
 BUILDERS = {"llava": tiny_llava, "qwen2-vl": tiny_qwen2_vl}
 
 
-# transformers' Qwen2-VL processor needs torchvision, which the default (CPU) install leaves out
-HAS_TORCHVISION = importlib.util.find_spec("torchvision") is not None
-NEEDS_TORCHVISION = pytest.mark.skipif(not HAS_TORCHVISION, reason="qwen2-vl's processor needs torchvision "
+# transformers' Qwen2-VL processor needs torchvision, which the default (CPU) install leaves out;
+# asked the way transformers asks before it refuses
+NEEDS_TORCHVISION = pytest.mark.skipif(not is_torchvision_available(), reason="qwen2-vl's processor needs torchvision "
                                        "(not in the default CPU install; the cnn/clip extras bring it)")
 ARCHITECTURES = [pytest.param(name, marks=NEEDS_TORCHVISION) if name == "qwen2-vl" else name
                  for name in sorted(BUILDERS)]

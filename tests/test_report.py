@@ -402,18 +402,18 @@ def test_metrics_are_in_words_and_their_counts_match_the_header(tmp_path):
     assert "20 input items: 14 in 2 clusters &middot; 6 outliers" in html  # the header
     section = html[html.index('id="metrics"'):]
     section = section[:section.index("</section>")]
-    for cell in ("Items in the study</td><td>20<", "Items clustered (outliers included)</td><td>20<",
-                 "Items in clusters</td><td>14<", "Clusters</td><td>2<", "Outliers</td><td>6 items (30.0%)<",
-                 "Items the model was fitted on</td><td>12,345<"):
+    for cell in ("Input items</td><td>20<", "Items given to the clusterer</td><td>20 (14 in clusters, 6 outliers)<",
+                 "Clusters</td><td>2<", "Outliers</td><td>30.0% of 20 (6)<",
+                 "Items the clusterer was fitted on</td><td>12,345<"):
         assert cell in section
     assert "n_fitted" not in section and "outlier_share" not in section
 
 
-@pytest.mark.parametrize(("value", "kind", "shown"), [
-    (9253, "count", "9,253"), (9253.0, "count", "9,253"), (0.04993, "share", "5.0%"), (0.123456, "score", "0.123"),
-    (None, "score", "–"), (float("nan"), "score", "–"), (True, "score", "yes"),
+@pytest.mark.parametrize(("value", "share", "shown"), [
+    (9253, False, "9,253"), (0.04993, True, "5.0%"), (0.123456, False, "0.123"), (12345.6, False, "12,346"),
+    (None, False, "–"), (float("nan"), False, "–"), (True, False, "yes"),
 ])
-def test_metric_numbers_are_formatted_for_reading(value, kind, shown):
-    from semclust.stages.report_metrics import format_metric
+def test_metric_numbers_are_formatted_for_reading(value, share, shown):
+    from semclust.stages.report_metrics import format_number
 
-    assert format_metric(value, kind) == shown
+    assert format_number(value, share=share) == shown

@@ -15,7 +15,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "semclust"
 LAYER_ORDER = {"core": 0, "stages": 1, "study": 2, "validation": 3, "exploration": 3, "cli": 4}
 #: The report's own formatting helpers are stages' modules in name only.
-REPORT_HELPERS = {"keywords_format", "interactive_map"}
+REPORT_HELPERS = {"keywords_format", "interactive_map", "report_metrics"}
 
 
 def imported_modules(path: Path) -> list[str]:

@@ -133,8 +133,18 @@ def test_ingest_adds_to_a_study_and_input_columns_are_never_overwritten(tmp_path
     study.describe("column:description")
     run = cluster_run(study, RunConfig(embedder="tfidf:3", reducer="none", clusterer="kmeans:2", map="none"),
                       progress=False)
-    assert run.assignments["input_description"].tolist() == ["red square", "blue square", "green square"]
     assert run.assignments["description"].tolist() == ["red square", "blue square", "green square"]
+    assert "input_description" not in run.assignments.columns  # the same text once, not twice
+
+
+def test_an_input_description_that_differs_from_the_description_is_kept():
+    from semclust.study.pipeline import drop_echoed_description
+
+    table = pd.DataFrame({"id": ["a", "b", "c"], "description": ["red", "a model's words", None],
+                          "input_description": ["red", "post text", ""]})
+    assert drop_echoed_description(table).columns.tolist() == table.columns.tolist()
+    echoed = table.assign(input_description=["red", "a model's words", ""])
+    assert "input_description" not in drop_echoed_description(echoed).columns
 
 
 def test_clusters_are_numbered_from_the_largest():

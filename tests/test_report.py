@@ -243,7 +243,7 @@ def test_map_and_metrics_only_when_given(tmp_path):
         assert sum(u.startswith("data:image/png;base64,") for u in full.urls()) == 1
     else:  # the interactive map, its data inline
         assert 'id="map-data"' in html and "Plotly" in html
-    for cell in ("reduce.n_components</td><td>10<", "silhouette</td><td>0.1235<"):
+    for cell in ("reduce.n_components</td><td>10<", "Silhouette</td><td>0.123<", "Clusters</td><td>2<"):
         assert cell in html
 
 
@@ -390,3 +390,30 @@ def test_the_interactive_map_gives_way_to_the_static_one_past_the_limit(tmp_path
     html = render(tmp_path, assignments, clusters, coords=np.zeros((6, 2)))
     assert "data:image/png;base64," in html and "more than the interactive map" in html
     assert 'id="map-data"' not in html
+
+
+def test_metrics_are_in_words_and_their_counts_match_the_header(tmp_path):
+    from semclust.study.pipeline import summary_metrics
+
+    sizes = {0: 9, 1: 5, -1: 6}  # 20 items given to the clusterer, 14 in clusters, 6 outliers (30%)
+    assignments, clusters = make_run(tmp_path, sizes)
+    metrics = summary_metrics(assignments["cluster"].to_numpy(), n_items=20) | {"n_fitted": 12_345}
+    html = render(tmp_path, assignments, clusters, metrics=metrics)
+    assert "20 input items: 14 in 2 clusters &middot; 6 outliers" in html  # the header
+    section = html[html.index('id="metrics"'):]
+    section = section[:section.index("</section>")]
+    for cell in ("Input items</td><td>20<", "Items given to the clusterer</td><td>20 (14 in clusters, 6 outliers)<",
+                 "Clusters</td><td>2<", "Outliers</td><td>30.0% of 20 (6)<",
+                 "Items the clusterer was fitted on</td><td>12,345<"):
+        assert cell in section
+    assert "n_fitted" not in section and "outlier_share" not in section
+
+
+@pytest.mark.parametrize(("value", "share", "shown"), [
+    (9253, False, "9,253"), (0.04993, True, "5.0%"), (0.123456, False, "0.123"), (12345.6, False, "12,346"),
+    (None, False, "–"), (float("nan"), False, "–"), (True, False, "yes"),
+])
+def test_metric_numbers_are_formatted_for_reading(value, share, shown):
+    from semclust.stages.report_metrics import format_number
+
+    assert format_number(value, share=share) == shown

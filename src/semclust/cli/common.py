@@ -6,6 +6,8 @@ without importing the app that registers them.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,10 +20,25 @@ from semclust.core.errors import SemclustError
 
 console = Console(stderr=True)
 
+#: Help width when stdout is not a terminal (a pipe, a log, a test): rich's 80 columns cut
+#: defaults such as ``st:all-MiniLM-L6-v2`` with an ellipsis.
+HELP_WIDTH_OFF_TERMINAL = 160
+
+
+def widen_help_off_terminal() -> None:
+    """Give typer's help :data:`HELP_WIDTH_OFF_TERMINAL` columns when stdout is not a terminal,
+    unless the user set ``TERMINAL_WIDTH`` (typer reads it when it first renders help)."""
+    if sys.stdout is None or sys.stdout.isatty() or os.environ.get("TERMINAL_WIDTH"):
+        return
+    os.environ["TERMINAL_WIDTH"] = str(HELP_WIDTH_OFF_TERMINAL)
+    rich_utils = sys.modules.get("typer.rich_utils")  # already imported: its width is read
+    if rich_utils is not None:
+        rich_utils.MAX_WIDTH = HELP_WIDTH_OFF_TERMINAL
+
 
 def fail(exc: Exception) -> None:
     """One red line; the message is printed as text (it may quote a file name or model output with [brackets])."""
-    console.print(f"[bold red]error:[/] {escape(str(exc))}")
+    console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)  # one line, even in a log
     raise typer.Exit(code=1)
 
 

@@ -11,7 +11,7 @@ import typer
 from rich.logging import RichHandler
 from rich.table import Table
 
-from semclust.cli.common import console, open_study, user_errors
+from semclust.cli.common import console, open_study, user_errors, widen_help_off_terminal
 from semclust.cli.describers import print_batches
 from semclust.cli.options import (
     AddressOpt,
@@ -45,6 +45,7 @@ from semclust.cli.options import (
 from semclust.core.errors import SemclustError
 from semclust.study.config import DescribeOptions, RunConfig
 
+widen_help_off_terminal()
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="Semantic clustering of images: describe, embed, cluster, label, validate.")
 
@@ -203,6 +204,9 @@ def describe(
             return
         if describer is None:
             raise typer.BadParameter("--describer is required (unless --status)", param_hint="--describer")
+        from semclust.study.spec_check import check_describer
+
+        check_describer(describer, prompt)  # before anything is read or sent
         options = describe_options(ctx.params, budget=budget, prices=str(prices) if prices else None, batch=batch,
                                    batch_poll=batch_poll, per_server=per_server, device=device, dtype=dtype,
                                    temperature=temperature)
@@ -223,6 +227,9 @@ def embed(
     quiet: QuietOpt = False,
 ) -> None:
     """Embed the descriptions (cached per text, so only new texts are embedded)."""
+    from semclust.study.spec_check import check_embedder
+
+    check_embedder(embedder)
     with open_study(study) as s:
         ids, matrix = s.embed(embedder, progress=not quiet, engine=engine, engine_address=engine_address)
         console.print(f"embedded {len(ids)} descriptions with {embedder}: {matrix.shape[1]} dimensions")
@@ -260,9 +267,11 @@ def cluster(
     """Create a run: reduce and cluster along a route; writes assignments.csv/.parquet."""
     from semclust.study.pipeline import cluster_run
     from semclust.study.seeded import seeded_cluster_run
+    from semclust.study.spec_check import check_run_config
 
+    config = run_config(ctx.params)
+    check_run_config(config)  # before the study is opened
     with open_study(study) as s:
-        config = run_config(ctx.params)
         run = (seeded_cluster_run(s, config, codebook, min_similarity, new_themes, progress=not quiet)
                if codebook else cluster_run(s, config, progress=not quiet))
         console.print(f"run {run.id}: {describe_metrics(run.metrics)}", highlight=False)
@@ -370,6 +379,9 @@ def run(
     options = describe_options(ctx.params)
     config = run_config(ctx.params, describer=describer, prompt=prompt, top_k=top_k,
                         extra_stop_words=_read_words(stopwords), describe=options)
+    from semclust.study.spec_check import check_run
+
+    check_run(config, input)  # every name, before ingest
     with open_study(out) as s:
         _print_ingest(s.ingest(input, progress=not quiet))
         if describer != "none":  # the image route needs no descriptions

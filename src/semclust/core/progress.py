@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
@@ -20,6 +21,13 @@ T = TypeVar("T")
 
 def enabled(flag: bool = True) -> bool:
     return flag and os.environ.get("SEMCLUST_QUIET", "") not in ("1", "true", "yes")
+
+
+def on_terminal(flag: bool = True) -> bool:
+    """Whether a third-party bar (tqdm's, e.g. sentence-transformers' ``Batches:``) may be shown:
+    only on a terminal, since a log file gets every redraw of it as text."""
+    stream = sys.stderr
+    return enabled(flag) and stream is not None and stream.isatty()
 
 
 def make_progress(*extra_columns) -> Progress:

@@ -27,27 +27,42 @@ def _int_arg(args: str, spec: str, default: int) -> int:
     return value
 
 
+def hdbscan_args(args: str) -> tuple[int, int | None]:
+    """``"50"`` -> ``(50, None)``; ``"50:10"`` -> ``(50, 10)`` (min_cluster_size, min_samples)."""
+    size, _, samples = args.partition(":")
+    if ":" in samples:
+        raise SemclustError(f"hdbscan takes at most MIN_CLUSTER_SIZE:MIN_SAMPLES, got 'hdbscan:{args}'")
+    min_cluster_size = _int_arg(size, "hdbscan:MIN_CLUSTER_SIZE", 50)
+    return min_cluster_size, (_int_arg(samples, "hdbscan:MIN_CLUSTER_SIZE:MIN_SAMPLES", 50) if samples else None)
+
+
 def make_hdbscan(args: str, random_state: int | None = None, **options):
     """``hdbscan:MIN_CLUSTER_SIZE[:MIN_SAMPLES]``; MIN_SAMPLES defaults to the cluster size, as in hdbscan.
 
     HDBSCAN is deterministic; ``random_state`` is accepted for a uniform interface.
     """
+    min_cluster_size, min_samples = hdbscan_args(args)
     import hdbscan  # a core dependency, imported late because it is slow to import
-    size, _, samples = args.partition(":")
-    min_cluster_size = _int_arg(size, "hdbscan:MIN_CLUSTER_SIZE", 50)
-    if samples:
-        options.setdefault("min_samples", _int_arg(samples, "hdbscan:MIN_CLUSTER_SIZE:MIN_SAMPLES", 50))
+    if min_samples is not None:
+        options.setdefault("min_samples", min_samples)
     return hdbscan.HDBSCAN(min_cluster_size=min_cluster_size, **options)
+
+
+def kmeans_args(args: str) -> int:
+    """``"12"`` -> 12 clusters (default 8)."""
+    return _int_arg(args, "kmeans:K", 8)
 
 
 def make_kmeans(args: str, random_state: int | None = None, **options):
     options.setdefault("n_init", 10)
-    return KMeans(n_clusters=_int_arg(args, "kmeans:K", 8), random_state=random_state, **options)
+    return KMeans(n_clusters=kmeans_args(args), random_state=random_state, **options)
 
 
-clusterers.register("hdbscan", make_hdbscan)
-clusterers.register("kmeans", make_kmeans)
-clusterers.register("iterkmeans", "semclust.stages.cluster_iterkmeans:from_spec")
+clusterers.register("hdbscan", make_hdbscan, check=hdbscan_args)
+clusterers.register("kmeans", make_kmeans, check=kmeans_args)
+# building an IterativeKMeans only stores and checks its parameters, so the factory is its own check
+clusterers.register("iterkmeans", "semclust.stages.cluster_iterkmeans:from_spec",
+                    check="semclust.stages.cluster_iterkmeans:from_spec")
 
 
 def create_clusterer(spec: str, random_state: int | None = None, device: str = "cpu", **options):

@@ -34,13 +34,21 @@ def _numbers(args: str, spec: str, count: int) -> list[str]:
     return parts
 
 
-def make_umap(args: str, random_state: int | None = None, **options):
+def umap_args(args: str) -> tuple[int, int]:
+    """``"10:15"`` -> ``(n_components, n_neighbors)``; both default (10, 15)."""
     parts = _numbers(args, "umap:N_COMPONENTS:N_NEIGHBORS", 2)
     try:
         n_components = int(parts[0]) if parts else 10
         n_neighbors = int(parts[1]) if len(parts) > 1 else 15
     except ValueError as exc:
-        raise SemclustError(f"umap needs integers, got 'umap:{args}'") from exc
+        raise SemclustError(f"umap needs integers (umap:N_COMPONENTS:N_NEIGHBORS), got 'umap:{args}'") from exc
+    if n_components < 1 or n_neighbors < 2:
+        raise SemclustError(f"umap needs N_COMPONENTS >= 1 and N_NEIGHBORS >= 2, got 'umap:{args}'")
+    return n_components, n_neighbors
+
+
+def make_umap(args: str, random_state: int | None = None, **options):
+    n_components, n_neighbors = umap_args(args)
     import umap  # a core dependency, imported late because it is slow to import (numba)
 
     # umap-learn warns on every seeded run that it will use one thread; that is the price of determinism
@@ -50,7 +58,8 @@ def make_umap(args: str, random_state: int | None = None, **options):
                      **options)
 
 
-def make_pca(args: str, random_state: int | None = None, **options):
+def pca_args(args: str) -> int | float:
+    """``"5"`` -> 5 components; ``"0.8"`` -> the share of variance to keep."""
     parts = _numbers(args, "pca:N", 1)
     raw = parts[0] if parts else "10"
     try:
@@ -60,6 +69,11 @@ def make_pca(args: str, random_state: int | None = None, **options):
     n_components: int | float = value if 0 < value < 1 else int(value)
     if n_components <= 0:
         raise SemclustError(f"pca needs a positive value, got 'pca:{args}'")
+    return n_components
+
+
+def make_pca(args: str, random_state: int | None = None, **options):
+    n_components = pca_args(args)
     svd_solver = "full" if isinstance(n_components, float) else "auto"
     return PCA(n_components=n_components, random_state=random_state, svd_solver=svd_solver, **options)
 
@@ -68,8 +82,8 @@ def make_none(args: str, random_state: int | None = None, **options):
     return Identity()
 
 
-reducers.register("umap", make_umap)
-reducers.register("pca", make_pca)
+reducers.register("umap", make_umap, check=umap_args)
+reducers.register("pca", make_pca, check=pca_args)
 reducers.register("none", make_none)
 
 

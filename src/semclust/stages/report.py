@@ -32,6 +32,7 @@ from matplotlib.figure import Figure
 from semclust.core.errors import SemclustError
 from semclust.core.imageio import ImageReadError, open_image, thumbnail_data_url
 from semclust.stages.keywords_format import KeywordFormatError, parse_keywords
+from semclust.stages.report_metrics import metric_rows
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ def write_report(
         "config_rows": _table_rows(_checked_mapping(config, "config")),
         "metrics_rows": None
         if metrics is None
-        else _table_rows(_checked_mapping(metrics, "metrics")),
+        else metric_rows(_checked_mapping(metrics, "metrics")),
     }
     order = sorted(sizes, key=lambda c: (c == OUTLIER, -sizes[c], c))
     colours = cluster_colours(order)

@@ -103,9 +103,21 @@ def build_assignments(items: pd.DataFrame, ids: pd.Index, labels, probabilities,
     table = table.merge(clustered, on="id", how="left")
     table["exemplar"] = table["exemplar"].astype("boolean").fillna(False).astype(bool)
     table["description"] = descriptions.reindex(table["id"]).to_numpy()
+    table = drop_echoed_description(table)
     table["note"] = np.where(table["cluster"].isna(), reasons.reindex(table["id"]).to_numpy(), "")
     first = ["id", "image", "cluster", "probability", "description"]
     return table[first + [c for c in table.columns if c not in first]]
+
+
+def drop_echoed_description(table: pd.DataFrame) -> pd.DataFrame:
+    """Drop ``input_description`` where it only repeats ``description`` (``--describer
+    column:description``): the same text twice in every output says nothing. Kept where any
+    described item's text differs (the descriptions came from a model)."""
+    if "input_description" not in table.columns or "description" not in table.columns:
+        return table
+    described = table["description"].notna()
+    same = table.loc[described, "input_description"].astype(str) == table.loc[described, "description"].astype(str)
+    return table.drop(columns="input_description") if same.all() else table
 
 
 def _label_level(study: StudyData, config: RunConfig, progress: bool):
@@ -130,6 +142,9 @@ def _label_level(study: StudyData, config: RunConfig, progress: bool):
 def cluster_run(study: StudyData, config: RunConfig, *, reducer=None, clusterer=None, progress: bool = True) -> Run:
     """Create a run: embed along the configured route, reduce, cluster, and save the assignments."""
     from semclust.study.routes import route_features
+    from semclust.study.spec_check import check_run_config
+
+    check_run_config(config)  # every name before the first embedding
 
     model, fitted = None, None
     if config.route == "labels":

@@ -69,8 +69,8 @@ def concatenate_blocks(t_ids: pd.Index, txt: np.ndarray, i_ids: pd.Index, img: n
 
 
 def clip_features(study: StudyData, config: RunConfig, progress: bool) -> tuple[pd.Index, np.ndarray]:
-    if not config.image_embedder.startswith("clip:"):
-        raise SemclustError(f"the clip route needs a clip: image embedder, got {config.image_embedder!r}")
+    """CLIP image and text vectors of each post (the image embedder is a ``clip:`` one: checked
+    with every other name before the run starts, :func:`semclust.study.spec_check.check_run_config`)."""
     i_ids, img = image_features(study, config, progress)
     texts = study.joint_texts(config.text_column).dropna()
     common = i_ids.intersection(texts.index, sort=False)

@@ -20,6 +20,7 @@ import pandas as pd
 from semclust.core.errors import SemclustError
 from semclust.stages.fitted_model import assign, drift, drift_warning, far_from_run, load_model
 from semclust.study.config import RunConfig
+from semclust.study.pipeline import drop_echoed_description
 
 if TYPE_CHECKING:
     from semclust.study.runs import Run
@@ -71,7 +72,7 @@ def transform_items(study: StudyData, run: Run, new_ids: pd.Index, progress: boo
         table["note"] = np.where(placed, "", reasons)
     meta = items.drop(columns=[c for c in ("image", "sha256", "status", "error") if c in items.columns])
     meta = meta.rename(columns={c: f"input_{c}" for c in meta.columns if c in table.columns})
-    table = pd.concat([table, meta.reset_index(drop=True)], axis=1)
+    table = drop_echoed_description(pd.concat([table, meta.reset_index(drop=True)], axis=1))
     table.attrs["drift"] = report
     _save(run, table, report)
     warning = drift_warning(report, float((run.metrics or {}).get("outlier_share", 0.0)))

@@ -146,6 +146,12 @@ class Study:
     def items(self) -> pd.DataFrame:
         return self.store.items_frame()
 
+    def input_columns(self) -> list[str]:
+        """The columns the user's input had: the items' columns but those semclust adds itself."""
+        from semclust.stages.ingest import RESERVED_COLUMNS
+
+        return [str(c) for c in self.items().columns if c not in RESERVED_COLUMNS]
+
     # --- describe ---------------------------------------------------------
     def describe(self, describer: str, prompt: str = "connotative",
                  options: DescribeOptions | None = None, progress: bool = True, dry_run: bool = False):
@@ -154,13 +160,11 @@ class Study:
         ``dry_run`` sends nothing and returns a :class:`~semclust.stages.describe.plan.DescribePlan`:
         distinct images, those already described, estimated tokens and cost.
         """
+        from semclust.study.spec_check import check_describer, check_input_column
+
+        check_describer(describer, prompt)
         if describer.startswith(COLUMN_PREFIX):
-            column = describer[len(COLUMN_PREFIX):]
-            if column not in self.items().columns:
-                raise SemclustError(
-                    f"describer {describer!r}: the input has no column {column!r} "
-                    f"(columns: {', '.join(self.items().columns)})"
-                )
+            check_input_column(describer, self.input_columns())
             self._set_source(DescriptionSource(describer))
             return None
         from semclust.stages.describe import create_describer, describe_images, description_key

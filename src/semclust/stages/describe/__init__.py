@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from semclust.core.registry import Registry
@@ -31,13 +32,25 @@ from semclust.stages.describe.runner import (
     description_key,
 )
 
+
+def needs_model(name: str, example: str, args: str) -> None:
+    """The check every model backend shares: ``NAME:MODEL`` with a model."""
+    if not args.strip():
+        raise DescriberConfigError(f"{name} needs a model name, e.g. '{name}:{example}'")
+
+
 #: Describer backends by name; third-party ones join through the ``semclust.describers``
-#: entry-point group.
-describers = Registry("describer")
-describers.register("openai", "semclust.stages.describe.openai_compat:OpenAIDescriber.from_spec")
-describers.register("ollama", "semclust.stages.describe.ollama:OllamaDescriber.from_spec")
-describers.register("hf", "semclust.stages.describe.hf:HFDescriber.from_spec")
-describers.register("vllm", "semclust.stages.describe.vllm_backend:VLLMDescriber.from_spec")
+#: entry-point group. ``column:NAME`` (an input column) and ``none`` (the image route) are
+#: resolved by the study, not built here.
+describers = Registry("describer", handled_elsewhere=("column", "none"))
+describers.register("openai", "semclust.stages.describe.openai_compat:OpenAIDescriber.from_spec",
+                    check=partial(needs_model, "openai", "gpt-4o-mini"))
+describers.register("ollama", "semclust.stages.describe.ollama:OllamaDescriber.from_spec",
+                    check=partial(needs_model, "ollama", "llava"))
+describers.register("hf", "semclust.stages.describe.hf:HFDescriber.from_spec",
+                    check=partial(needs_model, "hf", "HuggingFaceTB/SmolVLM-256M-Instruct"))
+describers.register("vllm", "semclust.stages.describe.vllm_backend:VLLMDescriber.from_spec",
+                    check=partial(needs_model, "vllm", "Qwen/Qwen2.5-VL-3B-Instruct"))
 
 
 def create_describer(spec: str, **options: Any) -> Describer:

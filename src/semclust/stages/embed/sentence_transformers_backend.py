@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from semclust.core.errors import MissingModelError, require
+from semclust.core.progress import on_terminal
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ class SentenceTransformerEmbedder:
         vectors = model.encode(
             texts,
             batch_size=self.batch_size,
-            show_progress_bar=self.progress and len(texts) > self.batch_size,
+            show_progress_bar=on_terminal(self.progress) and len(texts) > self.batch_size,
             convert_to_numpy=True,
             normalize_embeddings=True,
         )

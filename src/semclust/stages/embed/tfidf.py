@@ -24,11 +24,7 @@ class TfidfTopKEmbedder:
 
     @classmethod
     def from_spec(cls, args: str, **options) -> TfidfTopKEmbedder:
-        try:
-            top_k = int(args) if args else 20
-        except ValueError as exc:
-            raise SemclustError(f"tfidf:K needs an integer K, got {args!r}") from exc
-        return cls(top_k, **options)
+        return cls(top_k_arg(args), **options)
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         vectorizer = TfidfVectorizer(
@@ -43,3 +39,14 @@ class TfidfTopKEmbedder:
             np.put_along_axis(kept, order, True, axis=1)
             matrix[~kept] = 0.0
         return normalize(matrix).astype(np.float32)
+
+
+def top_k_arg(args: str) -> int:
+    """``tfidf:K``'s K (default 20), a whole number >= 1."""
+    try:
+        top_k = int(args) if args else 20
+    except ValueError as exc:
+        raise SemclustError(f"tfidf:K needs an integer K, got {args!r}") from exc
+    if top_k < 1:
+        raise SemclustError(f"tfidf:K needs K >= 1, got {top_k}")
+    return top_k

@@ -15,12 +15,24 @@ backend that needs them is created.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from semclust.core.errors import SemclustError
 from semclust.core.registry import Registry
 from semclust.stages.image_embed.base import ImageEmbedder, TextImageEmbedder, embed_paths
 
+
+def check_weights_file(args: str) -> None:
+    """``finetuned:FILE`` names a file that exists."""
+    if not args or not Path(args).expanduser().is_file():
+        raise SemclustError(f"finetuned:FILE needs the weights file that semclust finetune saved; "
+                            f"not found: {args!r}")
+
+
 image_embedders = Registry("image_embedder")
-image_embedders.register("cnn", "semclust.stages.image_embed.cnn:create")
+image_embedders.register("cnn", "semclust.stages.image_embed.cnn:create",
+                         check="semclust.stages.image_embed.cnn:check_name")
 image_embedders.register("clip", "semclust.stages.image_embed.clip:create")
-image_embedders.register("finetuned", "semclust.stages.image_embed.finetune:create")
+image_embedders.register("finetuned", "semclust.stages.image_embed.finetune:create", check=check_weights_file)
 
 __all__ = ["ImageEmbedder", "TextImageEmbedder", "embed_paths", "image_embedders"]

@@ -23,6 +23,7 @@ Images are resized and centre-cropped as each network was evaluated: shorter sid
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -148,11 +149,18 @@ ARCHITECTURES: dict[str, Callable[[], Architecture]] = {
 }
 
 
-def architecture(name: str) -> Architecture:
-    """The :class:`Architecture` called ``name`` (a key of :data:`ARCHITECTURES`)."""
+def check_name(name: str) -> None:
+    """``cnn:NAME`` names a known architecture (imports nothing heavy: the registry's check)."""
     if name not in ARCHITECTURES:
         known = ", ".join(f"cnn:{known}" for known in ARCHITECTURES)
-        raise UnknownBackendError(f"unknown CNN 'cnn:{name}'; known: {known}")
+        close = difflib.get_close_matches(name, list(ARCHITECTURES), n=1)
+        hint = f" (did you mean 'cnn:{close[0]}'?)" if close else ""
+        raise UnknownBackendError(f"unknown CNN 'cnn:{name}'{hint}; known: {known}")
+
+
+def architecture(name: str) -> Architecture:
+    """The :class:`Architecture` called ``name`` (a key of :data:`ARCHITECTURES`)."""
+    check_name(name)
     return ARCHITECTURES[name]()
 
 

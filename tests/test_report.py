@@ -256,7 +256,8 @@ def test_exemplars_are_shown_first_and_capped(tmp_path):
     assert {f["caption"] for f in figures[:2]} == {"item5", "item17"}
     assert [f["exemplar"] for f in figures] == [True, True, False, False]
     shown = [f["caption"] for f in page.section(1)["figures"]]
-    assert len(shown) == 4 and set(shown) <= {f"item{i}" for i in range(20, 26)}
+    assert len(shown) == 4 and set(shown[:2]) <= {f"item{i}" for i in range(20, 26)}
+    assert set(shown[2:]) == {"item26", "item27"}  # half the places go to the rest of the cluster
     again = Page(render(tmp_path, assignments, clusters, samples_per_cluster=4))
     assert [f["caption"] for f in again.section(1)["figures"]] == shown  # seeded
 
@@ -265,12 +266,20 @@ def test_exemplars_are_drawn_at_random_from_the_nearest_tenth_not_in_input_order
     positions = np.arange(200)
     exemplar = np.zeros(200, dtype=bool)
     exemplar[100:120] = True  # the 10% nearest the centroid
-    draws = [tuple(report._pick_rows(positions, exemplar, 0, 5, seed)) for seed in range(20)]
-    assert all(set(d) <= set(range(100, 120)) for d in draws)
-    assert draws[3] == tuple(report._pick_rows(positions, exemplar, 0, 5, 3))  # seeded
-    assert len(set(draws)) > 10 and (100, 101, 102, 103, 104) not in draws
-    counts = np.bincount(np.concatenate(draws), minlength=200)[100:120]
+    draws = [tuple(report._pick_rows(positions, exemplar, 0, 6, seed)) for seed in range(20)]
+    assert all(set(d[:3]) <= set(range(100, 120)) for d in draws)  # half the places: exemplars
+    assert all(not set(d[3:]) & set(range(100, 120)) for d in draws)  # the rest: ordinary members
+    assert draws[3] == tuple(report._pick_rows(positions, exemplar, 0, 6, 3))  # seeded
+    assert len(set(draws)) > 10 and (100, 101, 102) not in [d[:3] for d in draws]
+    counts = np.bincount(np.concatenate([d[:3] for d in draws]), minlength=200)[100:120]
     assert counts.min() > 0  # every one of the nearest tenth is drawn now and then
+
+
+def test_a_cluster_with_few_ordinary_members_fills_its_places_with_exemplars():
+    positions = np.arange(6)
+    exemplar = np.array([True, True, True, True, False, False])
+    picked = report._pick_rows(positions, exemplar, 0, 5, 0)
+    assert len(picked) == 5 and set(picked[3:]) == {4, 5} and set(picked[:3]) <= {0, 1, 2, 3}
 
 
 def test_large_run_decodes_only_the_samples(tmp_path, monkeypatch):

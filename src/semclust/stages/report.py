@@ -448,16 +448,20 @@ def _exemplar_mask(assignments: pd.DataFrame) -> np.ndarray:
 def _pick_rows(
     positions: np.ndarray, exemplar: np.ndarray, cluster: int, k: int, seed: int
 ) -> np.ndarray:
-    """Exemplars first, then a seeded random sample of the rest, k in all.
+    """Up to half exemplars, first, then a seeded random sample of the rest, k in all.
 
     Exemplars (the 10% nearest the centroid) are themselves drawn at random, seeded, as
-    Zhang & Leung (§4.3) sample their examples, not the first ones in input order. Each
-    cluster has its own generator, so its sample does not change when other clusters do.
+    Zhang & Leung (§4.3) sample their examples, not the first ones in input order. Half the
+    places go to the rest of the cluster, so a reader sees the typical and the ordinary member
+    side by side and the exemplar frame tells them apart (in a large cluster the nearest tenth
+    alone would fill every place). Each cluster has its own generator, so its sample does not
+    change when other clusters do.
     """
     rng = np.random.default_rng([seed, cluster - OUTLIER])
     pool = positions[exemplar[positions]]
-    first = rng.choice(pool, size=min(k, len(pool)), replace=False)
     rest = positions[~exemplar[positions]]
+    n_first = min(len(pool), max(k - len(rest), -(-k // 2)))
+    first = rng.choice(pool, size=n_first, replace=False)
     sampled = rng.choice(rest, size=min(k - len(first), len(rest)), replace=False)
     return np.concatenate([first, sampled]).astype(np.int64)
 

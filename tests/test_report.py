@@ -426,3 +426,18 @@ def test_metric_numbers_are_formatted_for_reading(value, share, shown):
     from semclust.stages.report_metrics import format_number
 
     assert format_number(value, share=share) == shown
+
+
+def test_a_fragmented_cluster_is_labelled_on_its_main_body_not_between_its_fragments():
+    from semclust.stages.interactive_map import label_anchor, map_payload
+
+    rng = np.random.default_rng(0)
+    main, left, top = (rng.normal(c, 0.3, size=(n, 2)) for c, n in (((0, 0), 400), ((10, 0), 300), ((5, 8), 300)))
+    points = np.vstack([main, left, top])
+    x, y = label_anchor(points)
+    assert np.hypot(x, y) < 1.0  # on the largest fragment
+    assert np.hypot(*(np.median(points, axis=0) - (x, y))) > 3  # where the median would not be
+    assert min(np.hypot(*(points - (x, y)).T)) == 0  # on a member point
+    payload = map_payload(points, np.zeros(len(points), int), [str(i) for i in range(len(points))],
+                          [(0, "c0", "#000")])
+    assert (payload["clusters"][0]["x"], payload["clusters"][0]["y"]) == (round(x, 4), round(y, 4))

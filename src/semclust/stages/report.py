@@ -562,7 +562,9 @@ def _checked_coords(coords, n_items: int) -> np.ndarray:
 
 
 def _map_data_url(coords: np.ndarray, groups: dict, colours: dict[int, str]) -> str:
-    """Scatter the items coloured by cluster, each cluster labelled at its median point."""
+    """Scatter the items coloured by cluster, each labelled just above its densest point."""
+    from semclust.stages.interactive_map import label_anchor
+
     fig = Figure(figsize=(8, 6), dpi=100)
     ax = fig.add_subplot()
     point = float(np.clip(4000 / max(len(coords), 1), 0.5, 20))
@@ -572,12 +574,14 @@ def _map_data_url(coords: np.ndarray, groups: dict, colours: dict[int, str]) -> 
         if cluster == OUTLIER:
             continue
         ax.scatter(*coords[rows].T, s=point, c=colours[cluster], linewidths=0)
-        x, y = np.median(coords[rows], axis=0)
         ax.annotate(
             str(cluster),
-            (x, y),
+            label_anchor(coords[rows]),
+            xytext=(0, 14),
+            textcoords="offset points",
+            arrowprops={"arrowstyle": "-", "color": "#333", "lw": 0.6},
             ha="center",
-            va="center",
+            va="bottom",
             fontsize=9,
             weight="bold",
             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.7, "lw": 0},

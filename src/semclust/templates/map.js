@@ -24,7 +24,8 @@ function semclustMap(element, payload, hooks) {
       meta: info.cluster
     });
     if (info.cluster !== -1 && info.x !== null) {
-      annotations.push({x: info.x, y: info.y, text: escapeHtml(info.title), showarrow: false,
+      annotations.push({x: info.x, y: info.y, text: escapeHtml(info.title), showarrow: true,
+        arrowhead: 0, arrowwidth: 1, arrowcolor: '#333', ax: 0, ay: -24,
         font: {size: 12, color: '#111'}, bgcolor: 'rgba(255,255,255,0.75)', captureevents: true,
         clusterNumber: info.cluster});
     }

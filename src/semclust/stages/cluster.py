@@ -1,4 +1,5 @@
-"""Clusterers by name: ``hdbscan:MIN_CLUSTER_SIZE[:MIN_SAMPLES]``, ``kmeans:K``, ``iterkmeans[:...]``.
+"""Clusterers by name: ``hdbscan:MIN_CLUSTER_SIZE[:MIN_SAMPLES]``, ``fast_hdbscan:...``, ``kmeans:K``,
+``iterkmeans[:...]``.
 
 Each factory returns a scikit-learn-style estimator with ``fit_predict`` whose
 labels use -1 for outliers.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.cluster import KMeans
 
-from semclust.core.errors import SemclustError
+from semclust.core.errors import SemclustError, require
 from semclust.core.registry import Registry, split_spec
 
 clusterers = Registry("clusterer")
@@ -40,12 +41,26 @@ def make_hdbscan(args: str, random_state: int | None = None, **options):
     return hdbscan.HDBSCAN(min_cluster_size=min_cluster_size, **options)
 
 
+def make_fast_hdbscan(args: str, random_state: int | None = None, **options):
+    """``fast_hdbscan:MIN_CLUSTER_SIZE[:MIN_SAMPLES]``: the same clustering by the numba-parallel
+    ``fast_hdbscan`` package. It cannot assign new items (no ``approximate_predict``), and its
+    compilation costs about 20 s per process, so hdbscan stays the default (docs/scale.md)."""
+    fast_hdbscan = require("fast_hdbscan", "fast", "the fast_hdbscan clusterer")
+    size, _, samples = args.partition(":")
+    min_cluster_size = _int_arg(size, "fast_hdbscan:MIN_CLUSTER_SIZE", 50)
+    if samples:
+        options.setdefault("min_samples", _int_arg(samples, "fast_hdbscan:MIN_CLUSTER_SIZE:MIN_SAMPLES", 50))
+    options.setdefault("reproducible", True)  # the same labels on every run, as hdbscan gives
+    return fast_hdbscan.HDBSCAN(min_cluster_size=min_cluster_size, **options)
+
+
 def make_kmeans(args: str, random_state: int | None = None, **options):
     options.setdefault("n_init", 10)
     return KMeans(n_clusters=_int_arg(args, "kmeans:K", 8), random_state=random_state, **options)
 
 
 clusterers.register("hdbscan", make_hdbscan)
+clusterers.register("fast_hdbscan", make_fast_hdbscan)
 clusterers.register("kmeans", make_kmeans)
 clusterers.register("iterkmeans", "semclust.stages.cluster_iterkmeans:from_spec")
 

@@ -205,6 +205,8 @@ def child(args) -> None:
     else:
         result = child_semclust(data, args.fit_sample, out, args.map, args.clusterer)
     result["peak_mb"] = peak_mb()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["cpu_s"] = usage.ru_utime + usage.ru_stime  # what load from other jobs changes least
     print("RESULT " + json.dumps(result), flush=True)
 
 
@@ -311,6 +313,7 @@ def main() -> None:
             for kind, result in results.items():
                 row = {"n": n, "method": kind, "settings": result.get("settings", ""),
                        "wall s": round(result["wall"], 1),
+                       "CPU s": round(result["cpu_s"], 1) if "cpu_s" in result else None,
                        "peak MB": round(result["peak_mb"]) if "peak_mb" in result else None}
                 if "labels" in result:
                     row["AMI vs classes"] = round(ami(result["labels"], truth), 3)
@@ -329,6 +332,7 @@ def main() -> None:
                     if kind in results and "peak_mb" in results[kind]:
                         ratios.append({"n": n, "method": kind,
                                        "time / BERTopic": round(results[kind]["wall"] / results["bertopic"]["wall"], 2),
+                                       "CPU / BERTopic": round(results[kind]["cpu_s"] / results["bertopic"]["cpu_s"], 2),
                                        "peak / BERTopic": round(results[kind]["peak_mb"] / results["bertopic"]["peak_mb"], 2)})
     print()
     print(pd.DataFrame(rows).to_string(index=False))

@@ -150,3 +150,17 @@ def test_renumber_matches_a_dict_lookup_and_marks_unmapped_labels():
     assert np.array_equal(renumber(labels, mapping), expected)
     assert (renumber(labels, {}) == -1).all()
     assert renumber(np.array([], dtype=int), mapping).shape == (0,)
+
+
+def test_the_rest_is_assigned_in_blocks_with_the_labels_of_one_call(monkeypatch):
+    from semclust.stages import fitted_model
+
+    X, _ = blobs(600)
+    whole = fit_model(X, PCA(3, random_state=0), KMeans(4, n_init=3, random_state=0), fit_sample=100, seed=0)
+    sizes = []
+    original = fitted_model.assign
+    monkeypatch.setattr(fitted_model, "ASSIGN_BLOCK", 120)
+    monkeypatch.setattr(fitted_model, "assign", lambda model, rows: sizes.append(len(rows)) or original(model, rows))
+    blocked = fit_model(X, PCA(3, random_state=0), KMeans(4, n_init=3, random_state=0), fit_sample=100, seed=0)
+    assert sizes == [120, 120, 120, 120, 20]  # 500 unfitted rows, never all at once
+    assert np.array_equal(blocked.labels, whole.labels) and np.allclose(blocked.reduced, whole.reduced)

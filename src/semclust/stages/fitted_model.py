@@ -41,6 +41,11 @@ OUTLIER_WARNING = 0.15
 #: million items would write gigabytes); fit on a sample (fit_sample) to keep transform available.
 MODEL_SAVE_MAX = 300_000
 
+#: Items not in the fit are assigned this many at a time: memory stays bounded by the block, not
+#: the corpus (no copy of all the unfitted rows), and every block gets UMAP transform's
+#: epochs for large calls, as the chunks of semclust.study.ray_assign do.
+ASSIGN_BLOCK = 50_000
+
 MODEL_FOLDER = "model"
 MODEL_FILE = "model.joblib"
 
@@ -140,8 +145,10 @@ def fit_model(X: np.ndarray, reducer, clusterer, *, fit_sample: int | None = Non
         probabilities[fitted] = strengths
     model = FittedModel(reducer, clusterer, mapping, *_geometry(X[fitted], labels[fitted], len(mapping)),
                         n_fitted=int(fitted.sum()))
-    if size is not None:
-        labels[~fitted], probabilities[~fitted], reduced[~fitted] = assign(model, X[~fitted])
+    rest = np.flatnonzero(~fitted)
+    for start in range(0, len(rest), ASSIGN_BLOCK):
+        block = rest[start:start + ASSIGN_BLOCK]
+        labels[block], probabilities[block], reduced[block] = assign(model, X[block])
     metrics = {"n_fitted": int(fitted.sum()), "n_assigned": int((~fitted).sum())}
     return FitResult(labels, probabilities, reduced, fitted, model, metrics)
 

@@ -174,8 +174,9 @@ def cluster_run(study: StudyData, config: RunConfig, *, reducer=None, clusterer=
         config_dict["custom_estimators"] = repr((reducer, clusterer))
     folder = new_run_folder(study.folder, config_dict)
     metrics = summary_metrics(labels, len(assignments)) | extra
-    run = Run(folder, config_dict, assignments, coords=map_coordinates(reduced, config.map, config.seed, progress),
-              reduced=reduced, metrics=metrics)
+    coords = map_coordinates(reduced, config.map, config.seed, progress, graph=neighbour_graph(model, fitted),
+                             fitted=fitted)
+    run = Run(folder, config_dict, assignments, coords=coords, reduced=reduced, metrics=metrics)
     run.save()
     if model is not None:
         save_model(model, folder)
@@ -187,6 +188,17 @@ def cluster_run(study: StudyData, config: RunConfig, *, reducer=None, clusterer=
     study.store.put_run(run.id, config_dict, config.seed, package_versions(), "clustered")
     _warn_if_degenerate(labels, config)
     return run
+
+
+def neighbour_graph(model, fitted):
+    """The reducer's fuzzy kNN graph (UMAP's ``graph_``) over the fitted items, for the map to reuse:
+    one neighbour search per run. None for reducers without one (PCA, none, cuML's)."""
+    import scipy.sparse
+
+    graph = getattr(getattr(model, "reducer", None), "graph_", None)
+    if fitted is None or not scipy.sparse.issparse(graph) or graph.shape[0] != int(np.sum(fitted)):
+        return None
+    return graph
 
 
 def _fit(X: np.ndarray, config: RunConfig, reducer=None, clusterer=None):

@@ -8,7 +8,6 @@ labels use -1 for outliers.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.cluster import KMeans
 
 from semclust.core.errors import SemclustError, require
 from semclust.core.registry import Registry, split_spec
@@ -73,6 +72,8 @@ def kmeans_args(args: str) -> int:
 
 def make_kmeans(args: str, random_state: int | None = None, **options):
     options.setdefault("n_init", 10)
+    from sklearn.cluster import KMeans  # late: checking a spec must not wait for scikit-learn
+
     return KMeans(n_clusters=kmeans_args(args), random_state=random_state, **options)
 
 

@@ -113,3 +113,60 @@ def test_ingest_of_an_empty_csv_says_so_without_a_traceback(tmp_path, text):
     path.write_text(text)
     with pytest.raises(SemclustError, match="is empty|but no rows"):
         read_input(path)
+
+
+@pytest.mark.parametrize("text", ["\ufeffimage,description\n\n\na.png,x\n", "image,description\n\n  \n"])
+def test_the_header_check_reads_a_csv_as_ingest_does(tmp_path, text):
+    """Byte-order mark and blank lines: the light header reader and pandas' ingest agree."""
+    from semclust.stages.ingest import read_input
+    from semclust.stages.input_header import input_columns
+
+    path = tmp_path / "posts.csv"
+    path.write_text(text, encoding="utf-8")
+    try:
+        columns = input_columns(path)
+    except SemclustError as refused:
+        with pytest.raises(SemclustError, match="but no rows"):
+            read_input(path)
+        assert "but no rows" in str(refused)
+    else:
+        assert columns == ["image", "description"]
+        assert {"image", "description"} <= set(read_input(path).columns)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "{posts}", "--out", "{tmp}/s", "--describer", "column:description", "--clusterer", "hdbscan:abc"],
+        ["run", "{posts}", "--out", "{tmp}/s", "--describer", "column:descripton"],
+        ["run", "{posts}", "--out", "{tmp}/s", "--reducer", "umapp:10"],
+    ],
+)
+def test_a_bad_option_is_refused_before_any_heavy_import(tmp_path, posts, args):
+    """The first-second promise, checked by what a fresh interpreter imported (not by a clock):
+    refusing a bad spec must not load pandas, scikit-learn, umap, torch or Pillow (seconds)."""
+    import json
+    import subprocess
+    import sys
+
+    argv = [a.format(posts=posts, tmp=tmp_path) for a in args]
+    probe = (
+        "import json, sys\n"
+        "from semclust.cli import app\n"
+        "try:\n"
+        f"    app({argv!r})\n"
+        "except SystemExit as done:\n"
+        "    code = done.code\n"
+        "heavy = sorted(m for m in ('pandas', 'sklearn', 'umap', 'torch', 'PIL', 'scipy') if m in sys.modules)\n"
+        "print(json.dumps({'code': code, 'heavy': heavy}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["code"] == 1 and done.stderr.startswith("error: "), done.stderr
+    assert result["heavy"] == []
+
+
+def test_a_misspelt_scales_preset_gets_a_did_you_mean(tmp_path, no_work):
+    line = _run("annotate", "serve", "--study", str(tmp_path / "s"), "--task", str(tmp_path / "t.csv"),
+                "--scales", "emotion-casas")
+    assert "did you mean 'emotions-casas'?" in line

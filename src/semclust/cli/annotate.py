@@ -86,16 +86,17 @@ def serve(
 ) -> None:
     """Serve a sample to coders; every answer is stored in the study at once."""
     from semclust.core.errors import require
+    from semclust.validation.annotate.scales import load_scales
 
+    with _user_errors():  # a bad --scales fails before the app's imports
+        chosen = load_scales(scales) if scales else None
     uvicorn = require("uvicorn", "annotate", "The coding app")
     require("fastapi", "annotate", "The coding app")
 
     from semclust.validation.annotate import AnnotationStore, create_app, load_task
     from semclust.validation.annotate.links import admin_token
-    from semclust.validation.annotate.scales import load_scales
 
     with _user_errors():
-        chosen = load_scales(scales) if scales else None
         with AnnotationStore(study) as store:
             loaded = load_task(
                 store, study, task, name=name, seed=seed, grouped=grouped, scales=chosen,

@@ -27,6 +27,7 @@ from PIL import Image
 
 from semclust.core.errors import SemclustError
 from semclust.core.imageio import DEFAULT_MAX_PIXELS, ImageReadError, open_image
+from semclust.stages.input_header import check_rows, empty_csv_error
 from semclust.core.progress import enabled, make_progress
 from semclust.core.store import ImageRow, ItemRow, StudyStore
 from semclust.core.store.item_vectors import save_item_vectors
@@ -77,47 +78,15 @@ def read_input(source: str | Path | pd.DataFrame) -> pd.DataFrame:
         table = _read_parquet(source)
     else:
         raise SemclustError(f"input must be a folder of images, a .csv or a .parquet file: {source}")
-    _check_rows(source, len(table), table.columns)
+    check_rows(source, len(table), table.columns)
     return _normalise_table(table, source.parent.resolve(), source)
 
 
-def _read_csv(source: Path, nrows: int | None = None) -> pd.DataFrame:
+def _read_csv(source: Path) -> pd.DataFrame:
     try:
-        return pd.read_csv(source, dtype=str, keep_default_na=False, nrows=nrows)
+        return pd.read_csv(source, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
-        raise SemclustError(f"{source} is empty: a CSV input needs a header line (an image column, "
-                            "a text column, ...) and one row per item") from None
-
-
-def _check_rows(source: Path, n_rows: int, columns) -> None:
-    if n_rows == 0:
-        raise SemclustError(f"{source} has a header ({', '.join(map(str, columns))}) but no rows: "
-                            "nothing to ingest")
-
-
-def input_columns(source: str | Path) -> list[str] | None:
-    """The columns of an input file, read from its first row alone, so that ``run`` can refuse an
-    empty file or a ``column:NAME`` it lacks before ingesting anything; None for a folder (or a
-    path :func:`read_input` refuses with its own message)."""
-    source = Path(source).expanduser()
-    suffix = source.suffix.lower()
-    if not source.is_file():
-        return None
-    if suffix == ".csv":
-        head = _read_csv(source, nrows=1)
-        _check_rows(source, len(head), head.columns)
-        return [str(c) for c in head.columns]
-    if suffix in (".parquet", ".pq"):
-        import pyarrow.parquet as pq
-
-        try:
-            meta = pq.read_metadata(source)
-        except (OSError, ValueError):
-            return None  # read_input says what is wrong with it
-        names = [str(c) for c in meta.schema.to_arrow_schema().names if not str(c).startswith("__index_level_")]
-        _check_rows(source, meta.num_rows, names)
-        return names
-    return None
+        raise empty_csv_error(source) from None
 
 
 def _scan_folder(folder: Path) -> pd.DataFrame:

@@ -8,23 +8,21 @@ from __future__ import annotations
 
 import warnings
 
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.decomposition import PCA
-
 from semclust.core.errors import SemclustError
 from semclust.core.registry import Registry, split_spec
 
+# scikit-learn and umap are imported by the factories, not here: checking a spec before a run
+# (semclust.study.spec_check) imports this module and must take well under a second
 reducers = Registry("reducer")
 
 
-class Identity(BaseEstimator, TransformerMixin):
-    """``none``: cluster the embeddings as they are."""
+def __getattr__(name: str):
+    """Models saved before the identity reducer moved still unpickle ``semclust.stages.reduce.Identity``."""
+    if name == "Identity":
+        from semclust.stages.identity_reducer import Identity
 
-    def fit(self, X, y=None):
-        return self
-
-    def transform(self, X):
-        return X
+        return Identity
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _numbers(args: str, spec: str, count: int) -> list[str]:
@@ -74,11 +72,15 @@ def pca_args(args: str) -> int | float:
 
 def make_pca(args: str, random_state: int | None = None, **options):
     n_components = pca_args(args)
+    from sklearn.decomposition import PCA
+
     svd_solver = "full" if isinstance(n_components, float) else "auto"
     return PCA(n_components=n_components, random_state=random_state, svd_solver=svd_solver, **options)
 
 
 def make_none(args: str, random_state: int | None = None, **options):
+    from semclust.stages.identity_reducer import Identity
+
     return Identity()
 
 

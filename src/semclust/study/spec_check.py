@@ -71,9 +71,9 @@ def check_run_config(config: RunConfig) -> None:
 def check_run(config: RunConfig, source) -> None:
     """What ``semclust run SOURCE`` checks before ingesting: every name of ``config``, that an input
     file has rows, and, for a ``column:NAME`` describer, that its header has that column."""
-    from semclust.stages.ingest import input_columns
-
     check_run_config(config)
+    from semclust.stages.input_header import input_columns
+
     columns = input_columns(source)
     if columns is not None and config.describer and config.describer.startswith("column:"):
         check_input_column(config.describer, columns)

@@ -7,30 +7,26 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from semclust.core.lazy import lazy_exports
 from semclust.core.registry import Registry
-from semclust.core.store.records import Description, DescriptionKey, DescriptionRecord
-from semclust.stages.describe.base import Describer, DescriptionCache, HTTPDescriber
-from semclust.stages.describe.errors import (
-    AllRequestsFailedError,
-    AuthenticationError,
-    DescribeError,
-    DescribeInterrupted,
-    DescriberConfigError,
-    MalformedResponseError,
-    RefusalError,
-    RequestFailedError,
-    RetryableError,
-)
-from semclust.stages.describe.prepare import PreparedImage
-from semclust.stages.describe.prompts import DEFAULT_PROMPT, PRESETS, resolve_prompt
-from semclust.stages.describe.runner import (
-    DescribeSummary,
-    adescribe_images,
-    describe_images,
-    description_key,
-)
+from semclust.stages.describe.errors import DescriberConfigError
+
+if TYPE_CHECKING:
+    from semclust.stages.describe.base import Describer
+
+# the rest is imported on first use: a spec check before a run (semclust.study.spec_check)
+# imports this package for ``describers`` and must not pay for pandas, httpx and Pillow
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "semclust.core.store.records": ("Description", "DescriptionKey", "DescriptionRecord"),
+    ".base": ("Describer", "DescriptionCache", "HTTPDescriber"),
+    ".errors": ("AllRequestsFailedError", "AuthenticationError", "DescribeError", "DescribeInterrupted",
+                "MalformedResponseError", "RefusalError", "RequestFailedError", "RetryableError"),
+    ".prepare": ("PreparedImage",),
+    ".prompts": ("DEFAULT_PROMPT", "PRESETS", "resolve_prompt"),
+    ".runner": ("DescribeSummary", "adescribe_images", "describe_images", "description_key"),
+})
 
 
 def needs_model(name: str, example: str, args: str) -> None:

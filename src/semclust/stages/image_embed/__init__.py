@@ -18,8 +18,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from semclust.core.errors import SemclustError
+from semclust.core.lazy import lazy_exports
 from semclust.core.registry import Registry
-from semclust.stages.image_embed.base import ImageEmbedder, TextImageEmbedder, embed_paths
+
+# Pillow and numpy behind .base load on first use: the spec check before a run imports this package
+__getattr__, __dir__ = lazy_exports(__name__, {".base": ("ImageEmbedder", "TextImageEmbedder", "embed_paths")})
 
 
 def check_weights_file(args: str) -> None:

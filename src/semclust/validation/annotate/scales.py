@@ -19,6 +19,7 @@ TOML has the same keys, the scales as ``[[scales]]`` tables.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from dataclasses import asdict, dataclass
@@ -93,7 +94,9 @@ def load_scales(spec: str | Path) -> list[Scale]:
         return list(PRESETS[str(spec)])
     path = Path(spec)
     if not path.is_file():
-        raise ScaleError(f"--scales {spec}: neither a preset ({', '.join(PRESETS)}) nor a file")
+        close = difflib.get_close_matches(str(spec), list(PRESETS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ScaleError(f"--scales {spec}: neither a preset ({', '.join(PRESETS)}) nor a file{hint}")
     text = path.read_text(encoding="utf-8")
     try:
         data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)

@@ -108,5 +108,30 @@ def _main(argv: list[str]) -> int:
     return status
 
 
+def embedded_text_set(name: str, cache_dir: str | pathlib.Path, embedder: str = "st:all-MiniLM-L6-v2",
+                      max_words: int = 100):
+    """``(vectors, labels)`` of a set, embedded once with semclust's embedder and cached as .npy.
+
+    The speed benchmarks cluster precomputed vectors, so each set is embedded once per embedder.
+    Texts are cut to their first ``max_words`` words (a newsgroup post's subject and opening),
+    which keeps 18,821 posts to minutes on a 2-core machine.
+    """
+    import numpy as np
+
+    folder = pathlib.Path(cache_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"{name}-{embedder.replace(':', '_').replace('/', '_')}-{max_words}w"
+    texts, labels = load_text_set(name)
+    if not stem.with_suffix(".npy").exists():
+        from semclust.stages.embed import create_text_embedder
+
+        cut = [" ".join(text.split()[:max_words]) for text in texts]
+        vectors = create_text_embedder(embedder).embed_texts(cut).astype(np.float32)
+        np.save(stem.with_suffix(".tmp.npy"), vectors)
+        stem.with_suffix(".tmp.npy").replace(stem.with_suffix(".npy"))
+    return np.load(stem.with_suffix(".npy")), np.asarray(labels)
+
+
 if __name__ == "__main__":
     sys.exit(_main(sys.argv[1:]))
+

@@ -27,7 +27,7 @@ from PIL import Image
 
 from semclust.core.errors import SemclustError
 from semclust.core.imageio import DEFAULT_MAX_PIXELS, ImageReadError, open_image
-from semclust.stages.input_header import check_rows, empty_csv_error
+from semclust.core.input_header import check_rows, empty_csv_error
 from semclust.core.progress import enabled, make_progress
 from semclust.core.store import ImageRow, ItemRow, StudyStore
 from semclust.core.store.item_vectors import save_item_vectors

@@ -72,7 +72,7 @@ def check_run(config: RunConfig, source) -> None:
     """What ``semclust run SOURCE`` checks before ingesting: every name of ``config``, that an input
     file has rows, and, for a ``column:NAME`` describer, that its header has that column."""
     check_run_config(config)
-    from semclust.stages.input_header import input_columns
+    from semclust.core.input_header import input_columns
 
     columns = input_columns(source)
     if columns is not None and config.describer and config.describer.startswith("column:"):

@@ -19,7 +19,7 @@ reducers = Registry("reducer")
 def __getattr__(name: str):
     """Models saved before the identity reducer moved still unpickle ``semclust.stages.reduce.Identity``."""
     if name == "Identity":
-        from semclust.stages.identity_reducer import Identity
+        from semclust.stages.reduce.identity import Identity
 
         return Identity
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -79,7 +79,7 @@ def make_pca(args: str, random_state: int | None = None, **options):
 
 
 def make_none(args: str, random_state: int | None = None, **options):
-    from semclust.stages.identity_reducer import Identity
+    from semclust.stages.reduce.identity import Identity
 
     return Identity()
 

@@ -23,7 +23,7 @@ memory, ``ru_maxrss``, is its own):
 
 Steps of a semclust run, timed by wrappers around the libraries' own functions and each
 counted once (a step's time excludes the steps inside it): kNN graph (pynndescent, through
-``umap.umap_.nearest_neighbors``), fuzzy graph, UMAP optimisation (``simplicial_set_embedding``,
+``umap.umap_.nearest_neighbors`` or the reducer's parallel ``neighbour_search``), fuzzy graph, UMAP optimisation (``simplicial_set_embedding``,
 spectral start included), HDBSCAN, assignment of the rest, map, labels, report, store I/O
 (ingest, read vectors, save run files, save model), and ``fit (rest)`` for what ``fit_model``
 does around them.  A step inside the map is shown as ``step (map)``: a second UMAP shows as
@@ -131,6 +131,12 @@ def child_semclust(data: Path, fit_sample: int | None, out: Path, map_kind: str 
     steps.wrap(routes, "route_features", "store: read vectors")
     steps.wrap(pipeline, "fit_model", "fit (rest)")
     steps.wrap(umap.umap_, "nearest_neighbors", "kNN graph")
+    try:  # the reducer's own parallel search (absent in an older checkout run as the baseline)
+        from semclust.stages.reduce import parallel_umap
+
+        steps.wrap(parallel_umap, "neighbour_search", "kNN graph")
+    except ImportError:
+        pass
     steps.wrap(umap.umap_, "fuzzy_simplicial_set", "fuzzy graph")
     steps.wrap(umap.umap_, "simplicial_set_embedding", "UMAP optimisation")
     steps.wrap(hdbscan.HDBSCAN, "fit", "HDBSCAN")

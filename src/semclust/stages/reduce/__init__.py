@@ -47,13 +47,14 @@ def umap_args(args: str) -> tuple[int, int]:
 
 def make_umap(args: str, random_state: int | None = None, **options):
     n_components, n_neighbors = umap_args(args)
-    import umap  # a core dependency, imported late because it is slow to import (numba)
+    # umap is a core dependency, imported late because it is slow to import (numba)
+    from semclust.stages.reduce.parallel_umap import ParallelSearchUMAP
 
-    # umap-learn warns on every seeded run that it will use one thread; that is the price of determinism
+    # umap-learn warns on every seeded run that its optimisation uses one thread (the search does not: parallel_umap)
     warnings.filterwarnings("ignore", message="n_jobs value .* overridden", category=UserWarning)
     options.setdefault("metric", "cosine")
-    return umap.UMAP(n_components=n_components, n_neighbors=n_neighbors, random_state=random_state,
-                     **options)
+    return ParallelSearchUMAP(n_components=n_components, n_neighbors=n_neighbors, random_state=random_state,
+                              **options)
 
 
 def pca_args(args: str) -> int | float:

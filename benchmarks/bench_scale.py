@@ -1,7 +1,7 @@
 """Seconds per step and peak memory from cached vectors to report.html, at 10k, 100k and 1M items.
 
 Run:  nice .venv/bin/python benchmarks/bench_scale.py [--sizes 10000,100000,1000000] [--classes 30]
-          [--methods defaults,bertopic,baseline,fast-hdbscan] [--baseline-src /path/to/old/src]
+          [--methods first-run,defaults,bertopic,baseline,fast-hdbscan] [--baseline-src /path/to/old/src]
 
 Data: :func:`synthetic_vectors.sphere_mixture` (384 dimensions, known classes), written as a
 ``.npy`` aligned with a CSV of ids, so embedding time is out of it: the study is built with
@@ -12,6 +12,9 @@ memory, ``ru_maxrss``, is its own):
 
 - ``defaults``: semclust with no settings (``--preset auto``; above 200k items that includes
   the automatic fit on a 100k sample);
+- ``first-run``: the defaults on a machine where nothing is compiled yet: numba's cache
+  (``NUMBA_CACHE_DIR``) is an empty folder, which ``defaults`` then reuses, so ``defaults`` is
+  every later run (semclust.core.compiled_cache keeps UMAP's and pynndescent's compiled code);
 - ``baseline``: the same, run with another checkout's ``src`` first on the path
   (``--baseline-src``), for a before/after table in one invocation;
 - ``fast-hdbscan``: the defaults with ``fast_hdbscan`` in place of ``hdbscan`` (same sizes);
@@ -220,7 +223,7 @@ MAP = "umap"
 
 
 def run_child(kind: str, data: Path, work: Path, fit_sample: int | None = None, clusterer: str | None = None,
-              src: str | None = None) -> dict:
+              src: str | None = None, numba_cache: Path | None = None) -> dict:
     out = work / kind
     cmd = [sys.executable, __file__, "--child", kind, "--data", str(data), "--out", str(out), "--map", MAP]
     if fit_sample is not None:
@@ -228,6 +231,8 @@ def run_child(kind: str, data: Path, work: Path, fit_sample: int | None = None, 
     if clusterer is not None:
         cmd += ["--clusterer", clusterer]
     env = os.environ.copy()
+    if numba_cache is not None:
+        env["NUMBA_CACHE_DIR"] = str(numba_cache)
     if src is not None:  # another checkout's semclust first on the path
         env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")])
     start = time.perf_counter()
@@ -303,8 +308,11 @@ def main() -> None:
             results = {}
             if "baseline" in methods and args.baseline_src:
                 results["baseline"] = run_child("baseline", data, data, src=args.baseline_src)
+            numba_cache = data / "numba-cache" if "first-run" in methods else None
+            if "first-run" in methods:
+                results["first-run"] = run_child("first-run", data, data, numba_cache=numba_cache)
             if "defaults" in methods:
-                results["defaults"] = run_child("defaults", data, data)
+                results["defaults"] = run_child("defaults", data, data, numba_cache=numba_cache)
             if "fast-hdbscan" in methods:
                 from semclust.study.adaptive import settings_for
 
@@ -334,7 +342,7 @@ def main() -> None:
                 steps.append((n, kind, result))
                 print(json.dumps(row | {"steps": result.get("seconds", {})}), flush=True)
             if "bertopic" in results and "wall" in results["bertopic"]:
-                for kind in ("defaults", "baseline", "fast-hdbscan"):
+                for kind in ("first-run", "defaults", "baseline", "fast-hdbscan"):
                     if kind in results and "peak_mb" in results[kind]:
                         ratios.append({"n": n, "method": kind,
                                        "time / BERTopic": round(results[kind]["wall"] / results["bertopic"]["wall"], 2),

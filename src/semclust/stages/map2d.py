@@ -21,6 +21,7 @@ import warnings
 
 import numpy as np
 
+from semclust.core.compiled_cache import cache_compiled_code
 from semclust.core.errors import SemclustError
 from semclust.core.progress import track
 
@@ -52,6 +53,7 @@ def map_coordinates(reduced: np.ndarray, how: str, seed: int, progress: bool = F
         raise SemclustError(f"map must be umap, pca or none, got {how!r}")
     if reduced.shape[1] == 2:
         return reduced.copy()
+    cache_compiled_code()
     if graph is not None:
         return map_from_graph(reduced, graph, seed, fitted, progress)
     import umap

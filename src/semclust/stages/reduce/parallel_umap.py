@@ -7,7 +7,8 @@ same graph on every run with the same number of threads (tests/test_parallel_uma
 estimator searches with all of numba's threads, hands the graph to UMAP as ``precomputed_knn``
 (with the search index, so ``transform`` still places new items) and leaves UMAP's seeded,
 single-threaded optimisation as it is. The graph is the run's one neighbour graph: the report's
-map is laid out from the same ``graph_`` (semclust.stages.map2d).
+map is laid out from the same ``graph_`` (semclust.stages.map2d). Its compiled code is kept on
+disk (semclust.core.compiled_cache), so a machine compiles it once, not on every run.
 
 Epochs: UMAP's own default is 500 up to 10,000 items and 200 above. Above 10,000 items this
 estimator uses :data:`LARGE_N_EPOCHS`: the clusters found from 100 epochs agreed with those of
@@ -21,6 +22,8 @@ import numpy as np
 import scipy.sparse
 import umap
 from pynndescent import NNDescent
+
+from semclust.core.compiled_cache import cache_compiled_code
 
 #: Below this many rows umap-learn computes exact distances itself (its ``_small_data`` path).
 SMALL_DATA = 4096
@@ -44,6 +47,7 @@ class ParallelSearchUMAP(umap.UMAP):
     """``umap.UMAP`` with the parallel neighbour search and size-dependent epochs above."""
 
     def fit(self, X, y=None, *args, **kwargs):
+        cache_compiled_code()
         searchable = (not scipy.sparse.issparse(X) and isinstance(self.metric, str)
                       and self.precomputed_knn[0] is None and X.shape[0] >= SMALL_DATA)
         n_jobs, epochs = self.n_jobs, self.n_epochs

@@ -164,3 +164,21 @@ def test_the_rest_is_assigned_in_blocks_with_the_labels_of_one_call(monkeypatch)
     blocked = fit_model(X, PCA(3, random_state=0), KMeans(4, n_init=3, random_state=0), fit_sample=100, seed=0)
     assert sizes == [120, 120, 120, 120, 20]  # 500 unfitted rows, never all at once
     assert np.array_equal(blocked.labels, whole.labels) and np.allclose(blocked.reduced, whole.reduced)
+
+
+def test_prediction_data_is_built_at_the_first_assignment_and_matches_building_it_in_fit(tmp_path):
+    import hdbscan
+
+    X, _ = blobs(seed=2)
+    full = fit_model(X, PCA(5, random_state=0), create_clusterer("hdbscan:30"))
+    assert full.model.clusterer._prediction_data is None  # a full fit does not pay for it
+    save_model(full.model, tmp_path)
+    loaded = load_model(tmp_path)
+    new = X[:200] + np.float32(0.05)
+    labels, strengths, reduced = assign(loaded, new)
+    assert loaded.clusterer._prediction_data is not None  # built once, kept for the next chunk
+    eager = hdbscan.HDBSCAN(min_cluster_size=30, prediction_data=True).fit(full.model.reducer.transform(X))
+    raw, eager_strengths = hdbscan.approximate_predict(eager, reduced)
+    assert np.array_equal(labels >= 0, raw >= 0)
+    assert adjusted_mutual_info_score(raw, labels) == pytest.approx(1.0)
+    np.testing.assert_allclose(strengths, eager_strengths)

@@ -31,7 +31,7 @@ import numpy as np
 
 from semclust.core.errors import SemclustError, require
 from semclust.core.ray_connect import connect
-from semclust.stages.fitted_model import FittedModel, assign, load_model
+from semclust.stages.fitted_model import FittedModel, assign, load_model, ready_to_assign
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,8 @@ def assign_on_ray(model: FittedModel | str | Path, vectors: Chunks, *,
         model = load_model(Path(model))
     connect(ray, address, workers)
     actor = ray.remote(num_cpus=cpus_per_worker)(_Assigner)
-    model_ref = ray.put(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+    # built here once, not by every worker from its own copy
+    model_ref = ray.put(pickle.dumps(ready_to_assign(model), protocol=pickle.HIGHEST_PROTOCOL))
     pool = [actor.remote(model_ref, cpus_per_worker) for _ in range(workers)]
     free = [a for _ in range(queue) for a in pool]  # slots, interleaved
     running: dict = {}  # object ref -> (chunk number, actor)

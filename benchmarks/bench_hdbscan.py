@@ -6,7 +6,7 @@ Run:  nice .venv/bin/python benchmarks/bench_hdbscan.py [--corpora synth-10000,s
 Each corpus is reduced once as semclust's defaults reduce it (``ParallelSearchUMAP`` with the
 auto preset's ``umap:`` settings; cached in ``--cache``), then clustered with the auto preset's
 ``hdbscan:M[:S]`` by each clusterer in its own child process, so that its peak memory
-(``ru_maxrss``, the reduced matrix included) and its compile time are its own:
+(``VmHWM``, benchmarks/peak_memory.py; the reduced matrix included) and its compile time are its own:
 
 - ``hdbscan``: semclust's default (``hdbscan.HDBSCAN``, Borůvka KD-tree for these dimensions);
 - ``fast_hdbscan, first run``: ``fast_hdbscan.HDBSCAN(reproducible=True)`` in a process whose
@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peak_memory import peak_mb  # noqa: E402  (a benchmarks/ module)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 warnings.filterwarnings("ignore")
 
@@ -73,8 +73,7 @@ def child(kind: str, reduced: str, spec: str, out: str) -> None:
     labels = estimator.fit_predict(X)
     seconds = time.perf_counter() - start
     np.save(out, np.asarray(labels))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("RESULT " + json.dumps({"fit_s": seconds, "peak_mb": peak}), flush=True)
+    print("RESULT " + json.dumps({"fit_s": seconds, "peak_mb": peak_mb()}), flush=True)
 
 
 def run_child(kind: str, reduced: Path, spec: str, out: Path, numba_cache: Path) -> dict:

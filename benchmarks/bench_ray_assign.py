@@ -12,7 +12,7 @@ chunk (``--chunk`` rows, so memory stays bounded) and assigned, side by side in 
 - ``Ray``: :func:`semclust.study.ray_assign.assign_on_ray` on a local Ray instance with ``--workers``
   workers, fed by the same chunk generator.
 
-Each step runs in its own child process, so peak memory (``ru_maxrss``) is its own; the Ray
+Each step runs in its own child process, so peak memory (``VmHWM``, benchmarks/peak_memory.py) is its own; the Ray
 workers' peak (``VmHWM``) and CPU seconds are read from /proc every second while they run.
 Wall times include drawing the chunks (about 1% of the time).  On a shared machine the wall
 rates depend on what else runs; items per CPU-second do not, so the 10M-item figures, an
@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -39,15 +38,12 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from peak_memory import peak_mb  # noqa: E402  (a benchmarks/ module)
 os.environ.setdefault("SEMCLUST_QUIET", "1")
 warnings.filterwarnings("ignore")
 
 MIXTURE_SEED = 7
 TARGET = 10_000_000
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def loadavg() -> str:

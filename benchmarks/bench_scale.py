@@ -8,7 +8,7 @@ Data: :func:`synthetic_vectors.sphere_mixture` (384 dimensions, known classes), 
 ``ingest`` (a table without images) and clustered with ``--embedder npy:FILE``.
 
 Side by side in one run, each configuration in its own child process (so that its peak
-memory, ``ru_maxrss``, is its own):
+memory, ``VmHWM`` (benchmarks/peak_memory.py), is its own):
 
 - ``defaults``: semclust with no settings (``--preset auto``; above 200k items that includes
   the automatic fit on a 100k sample);
@@ -54,13 +54,10 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from peak_memory import peak_mb  # noqa: E402  (a benchmarks/ module)
 os.environ.setdefault("SEMCLUST_QUIET", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 warnings.filterwarnings("ignore")
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class Steps:

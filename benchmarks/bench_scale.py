@@ -12,9 +12,10 @@ memory, ``VmHWM`` (benchmarks/peak_memory.py), is its own):
 
 - ``defaults``: semclust with no settings (``--preset auto``; above 200k items that includes
   the automatic fit on a 100k sample);
-- ``first-run``: the defaults on a machine where nothing is compiled yet: numba's cache
-  (``NUMBA_CACHE_DIR``) is an empty folder, which ``defaults`` then reuses, so ``defaults`` is
-  every later run (semclust.core.compiled_cache keeps UMAP's and pynndescent's compiled code);
+- ``first-run``: the defaults on a machine where nothing is compiled yet, at the first size
+  only: numba's cache (``NUMBA_CACHE_DIR``) is an empty folder, which ``defaults`` then reuses
+  at every size, so ``defaults`` is every later run (semclust.core.compiled_cache keeps UMAP's
+  and pynndescent's compiled code);
 - ``baseline``: the same, run with another checkout's ``src`` first on the path
   (``--baseline-src``), for a before/after table in one invocation;
 - ``fast-hdbscan``: the defaults with ``fast_hdbscan`` in place of ``hdbscan`` (same sizes);
@@ -305,8 +306,8 @@ def main() -> None:
             results = {}
             if "baseline" in methods and args.baseline_src:
                 results["baseline"] = run_child("baseline", data, data, src=args.baseline_src)
-            numba_cache = data / "numba-cache" if "first-run" in methods else None
-            if "first-run" in methods:
+            numba_cache = Path(tmp) / "numba-cache" if "first-run" in methods else None
+            if "first-run" in methods and not numba_cache.exists():  # the first size only: cold
                 results["first-run"] = run_child("first-run", data, data, numba_cache=numba_cache)
             if "defaults" in methods:
                 results["defaults"] = run_child("defaults", data, data, numba_cache=numba_cache)

@@ -78,6 +78,8 @@ path = bundled_minilm_path()
 if path: verify_bundled(path)
 print('bundled all-MiniLM-L6-v2:', 'sha256 verified' if path else 'not installed (the st extra)')"
 "$VENV"/bin/semclust --help >/dev/null
+# numba's compiled UMAP/pynndescent code, once, so the first clustering run does not wait for it
+"$VENV"/bin/semclust warm-up
 echo "installed semclust in $(pwd)/$VENV with extras [$EXTRAS]"
 echo "PyTorch: $BUILD, from $SOURCE"
 if [ "$VISION" = no ]; then

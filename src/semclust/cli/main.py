@@ -414,6 +414,15 @@ def demo(
     write_analysis(run, by="party", time="created_at", freq="month", outcome="retweets", model="negbin")
 
 
+@app.command("warm-up")
+@user_errors()
+def warm_up() -> None:
+    """Compile UMAP's and pynndescent's code once (about two minutes), so no later run waits for it."""
+    from semclust.study.warm_up import warm_up as compile_once
+
+    console.print(f"compiled and cached the clustering code in {compile_once():.0f} s")
+
+
 from semclust.cli.validate import register as _register_validate  # noqa: E402
 
 _register_validate(app)
@@ -442,9 +451,9 @@ from semclust.cli.themes import register as _register_themes  # noqa: E402  (iss
 
 _register_themes(app)
 
-if __name__ == "__main__":
-    app()
-
 from semclust.cli.analyze import register as _register_analyze  # noqa: E402  (issue 16)
 
 _register_analyze(app)
+
+if __name__ == "__main__":
+    app()

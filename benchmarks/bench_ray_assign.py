@@ -39,6 +39,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from peak_memory import peak_mb  # noqa: E402  (a benchmarks/ module)
+
 os.environ.setdefault("SEMCLUST_QUIET", "1")
 warnings.filterwarnings("ignore")
 

@@ -56,6 +56,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from peak_memory import peak_mb  # noqa: E402  (a benchmarks/ module)
+
 os.environ.setdefault("SEMCLUST_QUIET", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 warnings.filterwarnings("ignore")

@@ -118,8 +118,8 @@ def test_ingest_of_an_empty_csv_says_so_without_a_traceback(tmp_path, text):
 @pytest.mark.parametrize("text", ["\ufeffimage,description\n\n\na.png,x\n", "image,description\n\n  \n"])
 def test_the_header_check_reads_a_csv_as_ingest_does(tmp_path, text):
     """Byte-order mark and blank lines: the light header reader and pandas' ingest agree."""
-    from semclust.stages.ingest import read_input
     from semclust.core.input_header import input_columns
+    from semclust.stages.ingest import read_input
 
     path = tmp_path / "posts.csv"
     path.write_text(text, encoding="utf-8")

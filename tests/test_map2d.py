@@ -102,7 +102,12 @@ def test_a_graph_of_other_rows_is_an_error():
 
 
 def test_large_graphs_are_laid_out_in_fewer_epochs():
-    from semclust.stages.map2d import GRAPH_MAP_EPOCHS, LARGE_GRAPH, LARGE_GRAPH_MAP_EPOCHS, map_epochs
+    from semclust.stages.map2d import (
+        GRAPH_MAP_EPOCHS,
+        LARGE_GRAPH,
+        LARGE_GRAPH_MAP_EPOCHS,
+        map_epochs,
+    )
 
     assert map_epochs(LARGE_GRAPH) == GRAPH_MAP_EPOCHS == 100
     assert map_epochs(LARGE_GRAPH + 1) == LARGE_GRAPH_MAP_EPOCHS == 50

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from sklearn.neighbors import NearestNeighbors
 
-from semclust.stages.reduce import create_reducer
-from semclust.stages.reduce import parallel_umap
+from semclust.stages.reduce import create_reducer, parallel_umap
 from semclust.stages.reduce.parallel_umap import ParallelSearchUMAP, neighbour_search
 
 
@@ -35,7 +34,7 @@ def test_the_search_finds_the_exact_neighbours(blobs):
     X, _ = blobs
     indices, distances, _ = neighbour_search(X, 10, "euclidean", 0, True, 2)
     exact = NearestNeighbors(n_neighbors=10).fit(X).kneighbors(X, return_distance=False)
-    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(indices, exact)])
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(indices, exact, strict=True)])
     assert recall > 0.98
     assert np.all(np.diff(distances, axis=1) >= -1e-6)  # sorted nearest first
 

@@ -89,7 +89,7 @@ def run_child(kind: str, reduced: Path, spec: str, out: Path, numba_cache: Path)
 
 
 def main() -> None:
-    from sklearn.metrics import adjusted_mutual_info_score
+    from bench_umap_epochs import label_scores
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpora", default="synth-10000,synth-100000,newsgroups")
@@ -121,9 +121,7 @@ def main() -> None:
                 row = {"corpus": name, "n": len(labels), "spec": spec, "clusterer": label,
                        "fit s": round(result["fit_s"], 1), "process s": round(result["process_s"], 1),
                        "peak MB": round(result["peak_mb"]),
-                       "AMI vs classes": round(adjusted_mutual_info_score(truth, labels), 4),
-                       "AMI vs hdbscan": round(adjusted_mutual_info_score(reference, labels), 4),
-                       "clusters": len(np.unique(labels[labels >= 0])),
+                       **label_scores(truth, reference, labels, "hdbscan"),
                        "outliers": round(float(np.mean(labels < 0)), 3)}
                 rows.append(row)
                 print(row, flush=True)

@@ -45,6 +45,15 @@ def corpus(name: str, cache: str):
     return embedded_text_set(name, cache)
 
 
+def label_scores(truth, reference, labels, reference_name: str) -> dict:
+    """AMI against the known classes and against a reference labelling, and how many clusters."""
+    from sklearn.metrics import adjusted_mutual_info_score
+
+    return {"AMI vs classes": round(adjusted_mutual_info_score(truth, labels), 4),
+            f"AMI vs {reference_name}": round(adjusted_mutual_info_score(reference, labels), 4),
+            "clusters": len(np.unique(labels[labels >= 0]))}
+
+
 def variants(n_components: int, n_neighbors: int):
     import umap
 
@@ -57,8 +66,6 @@ def variants(n_components: int, n_neighbors: int):
 
 
 def main() -> None:
-    from sklearn.metrics import adjusted_mutual_info_score
-
     from semclust.stages.cluster import create_clusterer
     from semclust.stages.reduce import umap_args
     from semclust.study.adaptive import auto_settings
@@ -80,9 +87,7 @@ def main() -> None:
             reference = labels if reference is None else reference
             row = {"corpus": name, "n": len(X), "settings": f"{settings.reducer} + {settings.clusterer}",
                    "variant": label, "reduce s": round(seconds, 1),
-                   "AMI vs classes": round(adjusted_mutual_info_score(y, labels), 4),
-                   "AMI vs umap-learn": round(adjusted_mutual_info_score(reference, labels), 4),
-                   "clusters": len(np.unique(labels[labels >= 0]))}
+                   **label_scores(y, reference, labels, "umap-learn")}
             rows.append(row)
             print(row, flush=True)
     print()
